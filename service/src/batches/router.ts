@@ -1,0 +1,17 @@
+import { Router } from 'express';
+
+import type { ServiceContext } from '../context';
+import { notFound } from '../http/errors';
+import { idSchema, parse } from '../http/validate';
+import { readBatchProgress } from './store';
+
+export function batchesRouter(ctx: ServiceContext): Router {
+	const router = Router();
+	router.get('/v1/batches/:batchId', async (req, res) => {
+		const batchId = parse(idSchema, req.params.batchId, 'batchId');
+		const progress = await readBatchProgress(ctx, batchId);
+		if (!progress) throw notFound(`No batch '${batchId}'; Submit Batch returns the batchId to use`);
+		res.json(progress);
+	});
+	return router;
+}

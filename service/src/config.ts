@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** Every setting the service reads, validated once at start. */
+export const configSchema = z.object({
+	PORT: port.default(3030),
+	HOST: z.string().min(1).default('127.0.0.1'),
+	API_KEY: z
+		.string({ error: 'API_KEY is required: the key n8n sends in the x-api-key header' })
+		.min(16, 'API_KEY must be at least 16 characters; generate one with `openssl rand -hex 24`'),
+	REDIS_URL: z
+		.string()
+		.regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
+		.optional(),
+	KEY_PREFIX: z
+		.string()
+		.regex(/^[A-Za-z0-9_.-]{1,40}$/, 'KEY_PREFIX: 1-40 letters, digits, dot, dash or underscore')
+		.default('bg'),
+	DATA_DIR: z.string().min(1).default(path.resolve('.data')),
+	EMBEDDED_REDIS_PORT: port.default(6390),
+	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	MAX_BODY_BYTES: z.coerce
+		.number()
+		.int()
+		.min(1024)
+		.max(512 * 1024 * 1024)
+		.default(16 * 1024 * 1024),
+	SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+	const parsed = configSchema.safeParse(env);
+	if (!parsed.success) {
+		const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+		throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+	}
+	return parsed.data;
+}

@@ -1,0 +1,28 @@
+import { Router } from 'express';
+
+import type { ServiceContext } from '../context';
+import { pingWithin } from '../redis/connection';
+
+/** Liveness answers without a key (process is up); readiness needs one and checks Redis. */
+export function livenessRouter(): Router {
+	const router = Router();
+	router.get('/health', (_req, res) => {
+		res.json({ status: 'ok' });
+	});
+	return router;
+}
+
+export function readinessRouter(ctx: ServiceContext): Router {
+	const router = Router();
+	router.get('/ready', async (_req, res) => {
+		const redisUp = await pingWithin(ctx.redis, 2_000);
+		res.status(redisUp ? 200 : 503).json({
+			status: redisUp ? 'ready' : 'unavailable',
+			redis: redisUp ? 'up' : 'unreachable',
+			...(redisUp
+				? {}
+				: { message: 'Redis does not answer; check REDIS_URL and that Redis is running' }),
+		});
+	});
+	return router;
+}

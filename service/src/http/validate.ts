@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+import { validationError } from './errors';
+
+/** Batch ids, item keys, limiter keys and cursor names share one rule (nodes check it too). */
+export const idSchema = z
+	.string()
+	.regex(
+		/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+		'must be 1-128 characters: letters, digits, dot, underscore, colon or dash, starting with a letter or digit',
+	);
+
+export function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+	const result = schema.safeParse(value);
+	if (!result.success) throw validationError(result.error, where);
+	return result.data;
+}

@@ -1,0 +1,11 @@
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export function createLogger(level: string): Logger {
+	return pino({
+		level,
+		base: { service: 'batch-guardian' },
+		timestamp: pino.stdTimeFunctions.isoTime,
+	});
+}

@@ -1,0 +1,71 @@
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestOptions,
+	INode,
+	INodeExecutionData,
+} from 'n8n-workflow';
+
+export interface MockCall {
+	credentialType: string;
+	options: IHttpRequestOptions;
+}
+
+export interface MockContextOptions {
+	parameters: Record<string, unknown> | Array<Record<string, unknown>>;
+	items?: INodeExecutionData[];
+	continueOnFail?: boolean;
+	credentials?: IDataObject;
+	/** Plays the service: gets each request, returns the full response or throws a transport error. */
+	respond: (options: IHttpRequestOptions) => { statusCode: number; body: unknown } | Promise<never>;
+}
+
+/** A minimal IExecuteFunctions: parameters per item, credentials, and a scripted HTTP helper. */
+export function mockContext(options: MockContextOptions): {
+	ctx: IExecuteFunctions;
+	calls: MockCall[];
+} {
+	const calls: MockCall[] = [];
+	const node: INode = {
+		id: 'node-1',
+		name: 'Batch Guardian node',
+		type: 'n8n-nodes-batch-guardian.test',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	const items = options.items ?? [{ json: {} }];
+	const parametersFor = (itemIndex: number): Record<string, unknown> =>
+		Array.isArray(options.parameters) ? (options.parameters[itemIndex] ?? {}) : options.parameters;
+	const ctx = {
+		getInputData: () => items,
+		getNode: () => node,
+		continueOnFail: () => options.continueOnFail ?? false,
+		getNodeParameter: (name: string, itemIndex: number, fallback?: unknown) => {
+			const value = name
+				.split('.')
+				.reduce<unknown>(
+					(acc, part) => (acc as IDataObject | undefined)?.[part],
+					parametersFor(itemIndex),
+				);
+			return value === undefined ? fallback : value;
+		},
+		getCredentials: async () =>
+			options.credentials ?? { baseUrl: 'http://service.test:3030/', apiKey: 'k' },
+		helpers: {
+			httpRequestWithAuthentication: async (
+				credentialType: string,
+				request: IHttpRequestOptions,
+			) => {
+				calls.push({ credentialType, options: request });
+				return await options.respond(request);
+			},
+		},
+	} as unknown as IExecuteFunctions;
+	return { ctx, calls };
+}
+
+export function transportFailure(code: string, message: string): Promise<never> {
+	const cause = Object.assign(new Error(message), { code });
+	return Promise.reject(Object.assign(new Error('Request failed'), { cause }));
+}
