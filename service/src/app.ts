@@ -1,22 +1,37 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 
 import { batchesRouter } from './batches/router';
 import type { ServiceContext } from './context';
 import { readinessRouter, livenessRouter } from './health/router';
 import { requireApiKey } from './http/auth';
 import { errorHandler, unknownRoute } from './http/errors';
+import { openApiRouter } from './http/openapi';
+import { httpRequests, metricsRouter } from './metrics';
 
 /** The HTTP surface; exported without listening so tests can drive it with supertest. */
 export function createApp(ctx: ServiceContext): Express {
 	const app = express();
 	app.disable('x-powered-by');
-	app.set('trust proxy', false);
+	app.use(countRequests);
 	app.use(livenessRouter());
+	// Authenticate before parsing, so an unauthenticated client cannot make us read a large body.
 	app.use(requireApiKey(ctx.config.API_KEY));
 	app.use(express.json({ limit: ctx.config.MAX_BODY_BYTES, strict: true }));
 	app.use(readinessRouter(ctx));
+	app.use(metricsRouter());
+	app.use(openApiRouter());
+	// Feature routers: one line each.
 	app.use(batchesRouter(ctx));
 	app.use(unknownRoute);
 	app.use(errorHandler(ctx.logger));
 	return app;
 }
+
+const countRequests: RequestHandler = (req, res, next) => {
+	res.on('finish', () => {
+		// The matched route pattern keeps label cardinality bounded (ids stay out of labels).
+		const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+		httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+	});
+	next();
+};

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 
 import type { ServiceContext } from '../context';
+import { describeRoute } from '../http/openapi';
 import { pingWithin } from '../redis/connection';
 
 /** Liveness answers without a key (process is up); readiness needs one and checks Redis. */
@@ -14,6 +15,14 @@ export function livenessRouter(): Router {
 
 export function readinessRouter(ctx: ServiceContext): Router {
 	const router = Router();
+	describeRoute({
+		method: 'get',
+		path: '/ready',
+		summary: 'Readiness: the key is valid and Redis answers',
+		tags: ['health'],
+		response: { status: 200, description: 'Ready' },
+		errors: [503],
+	});
 	router.get('/ready', async (_req, res) => {
 		const redisUp = await pingWithin(ctx.redis, 2_000);
 		res.status(redisUp ? 200 : 503).json({

@@ -101,6 +101,17 @@ describe('service HTTP surface (real Redis)', () => {
 		expect(res.body.error.code).toBe('invalid_json');
 	});
 
+	it('serves Prometheus metrics and an OpenAPI document behind the key', async () => {
+		expect((await request(service.app).get('/metrics')).status).toBe(401);
+		const metrics = await authed('get', '/metrics');
+		expect(metrics.status).toBe(200);
+		expect(metrics.text).toMatch(/bg_http_requests_total\{/);
+		const doc = await authed('get', '/openapi.json');
+		expect(doc.status).toBe(200);
+		expect(doc.body.openapi).toBe('3.1.0');
+		expect(doc.body.paths['/v1/batches/{batchId}'].get.summary).toBeTruthy();
+	});
+
 	it('answers unknown routes with 404 pointing at the API document', async () => {
 		const res = await authed('get', '/v1/nothing-here');
 		expect(res.status).toBe(404);
