@@ -9,7 +9,7 @@ async function main(): Promise<void> {
 	const name = process.argv[2];
 	const available = readdirSync(__dirname)
 		.filter((f) => f.endsWith('.chaos.ts'))
-		.map((f) => f.replace(/\.bench\.ts$/, ''));
+		.map((f) => f.replace(/\.chaos\.ts$/, ''));
 	const file = path.join(__dirname, `${name}.chaos.ts`);
 	if (!name || !existsSync(file)) {
 		console.error(
