@@ -6,6 +6,7 @@ import { readinessRouter, livenessRouter } from './health/router';
 import { requireApiKey } from './http/auth';
 import { errorHandler, unknownRoute } from './http/errors';
 import { openApiRouter } from './http/openapi';
+import { limitsRouter } from './limits/router';
 import { httpRequests, metricsRouter } from './metrics';
 
 /** The HTTP surface; exported without listening so tests can drive it with supertest. */
@@ -22,6 +23,7 @@ export function createApp(ctx: ServiceContext): Express {
 	app.use(openApiRouter());
 	// Feature routers: one line each.
 	app.use(batchesRouter(ctx));
+	app.use(limitsRouter(ctx));
 	app.use(unknownRoute);
 	app.use(errorHandler(ctx.logger));
 	return app;
