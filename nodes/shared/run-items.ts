@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	IPairedItemData,
+} from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 export type ItemHandler = (
@@ -32,15 +37,33 @@ export async function runPerItem(
 				output.push({ json, pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
-			const failure =
-				error instanceof NodeApiError || error instanceof NodeOperationError
-					? error
-					: new NodeOperationError(this.getNode(), error as Error, { itemIndex });
+			const failure = asNodeError(this, error, itemIndex);
 			if (!this.continueOnFail()) throw failure;
-			output.push({ json: errorJson(failure), pairedItem: { item: itemIndex } });
+			output.push(failedItem(failure, { item: itemIndex }));
 		}
 	}
 	return output;
+}
+
+export type NodeError = NodeApiError | NodeOperationError;
+
+/** Keeps n8n's own errors as they are and wraps anything else with the item it belongs to. */
+export function asNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeError {
+	return error instanceof NodeApiError || error instanceof NodeOperationError
+		? error
+		: new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+}
+
+/**
+ * The output entry of a failed item under Continue On Fail. The `error` on the entry (not only in
+ * json) is what lets n8n move it to the error output when On Error is "continue (error output)".
+ */
+export function failedItem(
+	error: NodeError,
+	pairedItem: IPairedItemData | IPairedItemData[],
+	extra: IDataObject = {},
+): INodeExecutionData {
+	return { json: { ...extra, ...errorJson(error) }, error, pairedItem };
 }
 
 export function errorJson(error: unknown): IDataObject {
@@ -49,4 +72,22 @@ export function errorJson(error: unknown): IDataObject {
 	if (e.description) json.errorDescription = e.description;
 	if (e.httpCode) json.httpCode = e.httpCode;
 	return json;
+}
+
+/** An operation that takes every input item at once (one service request) and returns outputs. */
+export type InputOperation = (this: IExecuteFunctions) => Promise<INodeExecutionData[][]>;
+
+/** Runs the chosen whole-input operation of a node. */
+export async function runOperation(
+	this: IExecuteFunctions,
+	operations: Record<string, InputOperation>,
+): Promise<INodeExecutionData[][]> {
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const run = operations[operation];
+	if (!run) {
+		throw new NodeOperationError(this.getNode(), `Unknown operation '${operation}'`, {
+			description: `Choose one of: ${Object.keys(operations).join(', ')}`,
+		});
+	}
+	return await run.call(this);
 }

@@ -114,6 +114,8 @@ describe('Batch Status node v1', () => {
 			{ json: { batchId: 'ok' }, pairedItem: { item: 0 } },
 			{
 				json: expect.objectContaining({ error: "No batch 'gone'", httpCode: '404' }),
+				// On the entry itself too: n8n routes it to the error output by that.
+				error: expect.any(NodeApiError),
 				pairedItem: { item: 1 },
 			},
 		]);

@@ -12,7 +12,11 @@ export interface MockCall {
 }
 
 export interface MockContextOptions {
-	parameters: Record<string, unknown> | Array<Record<string, unknown>>;
+	/** One set for all items, one per item, or computed per item (stands in for expressions). */
+	parameters:
+		| Record<string, unknown>
+		| Array<Record<string, unknown>>
+		| ((itemIndex: number) => Record<string, unknown>);
 	items?: INodeExecutionData[];
 	continueOnFail?: boolean;
 	credentials?: IDataObject;
@@ -24,8 +28,10 @@ export interface MockContextOptions {
 export function mockContext(options: MockContextOptions): {
 	ctx: IExecuteFunctions;
 	calls: MockCall[];
+	customData: Record<string, string>;
 } {
 	const calls: MockCall[] = [];
+	const customData: Record<string, string> = {};
 	const node: INode = {
 		id: 'node-1',
 		name: 'Batch Guardian node',
@@ -36,7 +42,11 @@ export function mockContext(options: MockContextOptions): {
 	};
 	const items = options.items ?? [{ json: {} }];
 	const parametersFor = (itemIndex: number): Record<string, unknown> =>
-		Array.isArray(options.parameters) ? (options.parameters[itemIndex] ?? {}) : options.parameters;
+		typeof options.parameters === 'function'
+			? options.parameters(itemIndex)
+			: Array.isArray(options.parameters)
+				? (options.parameters[itemIndex] ?? {})
+				: options.parameters;
 	const ctx = {
 		getInputData: () => items,
 		getNode: () => node,
@@ -50,6 +60,12 @@ export function mockContext(options: MockContextOptions): {
 				);
 			return value === undefined ? fallback : value;
 		},
+		customData: {
+			set: (key: string, value: string) => (customData[key] = value),
+			setAll: (all: Record<string, string>) => Object.assign(customData, all),
+			get: (key: string) => customData[key],
+			getAll: () => ({ ...customData }),
+		},
 		getCredentials: async () =>
 			options.credentials ?? { baseUrl: 'http://service.test:3030/', apiKey: 'k' },
 		helpers: {
@@ -62,7 +78,7 @@ export function mockContext(options: MockContextOptions): {
 			},
 		},
 	} as unknown as IExecuteFunctions;
-	return { ctx, calls };
+	return { ctx, calls, customData };
 }
 
 export function transportFailure(code: string, message: string): Promise<never> {

@@ -1,0 +1,40 @@
+import type { IExecuteFunctions, IWorkflowExecutionCustomData } from 'n8n-workflow';
+
+/** n8n caps custom data values at 255 characters; longer ones would fail the execution. */
+const MAX_VALUE_LENGTH = 255;
+
+/**
+ * Writes execution custom data (e.g. batchId, chunkIndex) so the n8n Executions list can filter
+ * a batch's runs. Best effort: a context without custom data (manual runs in old n8n, tests)
+ * must not fail the node.
+ */
+export function setExecutionCustomData(
+	ctx: IExecuteFunctions,
+	entries: Record<string, string | number | undefined>,
+): void {
+	const customData = resolveCustomData(ctx);
+	if (!customData) return;
+	for (const [key, value] of Object.entries(entries)) {
+		if (value === undefined || value === '') continue;
+		try {
+			customData.set(key, String(value).slice(0, MAX_VALUE_LENGTH));
+		} catch (error) {
+			ctx.logger?.debug(`Could not set execution custom data '${key}': ${String(error)}`);
+		}
+	}
+}
+
+function resolveCustomData(ctx: IExecuteFunctions): IWorkflowExecutionCustomData | undefined {
+	try {
+		// n8n-workflow 2.x exposes it on the context; older runtimes only through $execution.
+		if (ctx.customData) return ctx.customData;
+	} catch {
+		// The getter throws when the execution has no run data; try the data proxy instead.
+	}
+	try {
+		return ctx.getWorkflowDataProxy(0).$execution?.customData as
+			IWorkflowExecutionCustomData | undefined;
+	} catch {
+		return undefined;
+	}
+}
