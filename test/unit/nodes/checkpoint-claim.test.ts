@@ -1,0 +1,203 @@
+import type { IHttpRequestOptions } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+import { Checkpoint } from '../../../nodes/Checkpoint/Checkpoint.node';
+import { mockContext, type MockContextOptions } from './mock-context';
+
+const node = new Checkpoint();
+const v1 = node.nodeVersions[1];
+
+type Output = Array<
+	Array<{ json: Record<string, unknown>; pairedItem?: unknown; error?: unknown }>
+>;
+
+/** Items as a Split Out of the dispatch body.items leaves them (parameters stand for the expressions). */
+const dispatchItems = (keys: string[]) =>
+	keys.map((key) => ({ json: { key, json: { to: `${key}@example.test` } } }));
+
+const claimParameters =
+	(keys: string[], extra: Record<string, unknown> = {}) =>
+	(i: number) => ({
+		operation: 'claim',
+		batchId: 'b-1',
+		itemKey: keys[i],
+		lease: 'lease-7',
+		chunkIndex: 3,
+		options: {},
+		...extra,
+	});
+
+async function run(options: MockContextOptions) {
+	const context = mockContext(options);
+	const output = (await v1.execute!.call(context.ctx)) as Output;
+	return { output, ...context };
+}
+
+const claimAnswer = (req: IHttpRequestOptions) => {
+	const keys = (req.body as { keys: string[] }).keys;
+	return {
+		statusCode: 200,
+		body: {
+			claimed: keys.filter((k) => !k.startsWith('done') && !k.startsWith('busy')),
+			skipped: keys
+				.filter((k) => k.startsWith('done') || k.startsWith('busy'))
+				.map((key) => ({ key, reason: key.startsWith('done') ? 'finished' : 'leased' })),
+			lease: (req.body as { lease?: string }).lease ?? 'lease-new',
+		},
+	};
+};
+
+describe('Checkpoint node v1: description', () => {
+	it('is versioned, usable as a tool, with Claim and Record Results', () => {
+		expect(node.description.name).toBe('checkpoint');
+		expect(v1.description.usableAsTool).toBe(true);
+		const operation = v1.description.properties.find((p) => p.name === 'operation');
+		expect(operation?.options?.map((o) => (o as { value: string }).value)).toEqual([
+			'claim',
+			'recordResults',
+		]);
+	});
+
+	it('has outputs Claimed and Skipped for Claim and one output for Record Results', () => {
+		expect(v1.description.outputs).toEqual(expect.stringContaining('"Claimed"'));
+		expect(v1.description.outputs).toEqual(expect.stringContaining('"Skipped"'));
+		expect(v1.description.outputs).toEqual(expect.stringContaining('recordResults'));
+	});
+
+	it('defaults its fields to the dispatch shape, documented', () => {
+		const defaults = Object.fromEntries(v1.description.properties.map((p) => [p.name, p.default]));
+		expect(defaults.batchId).toBe('={{ $json.batchId ?? $json.body?.batchId }}');
+		expect(defaults.itemKey).toBe('={{ $json.key }}');
+		expect(defaults.lease).toBe('={{ $json.lease ?? $json.body?.lease }}');
+	});
+});
+
+describe('Checkpoint Claim', () => {
+	it('claims all items in one request and splits them into Claimed and Skipped', async () => {
+		const keys = ['a', 'done-1', 'b', 'busy-1'];
+		const { output, calls, customData } = await run({
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys),
+			respond: claimAnswer,
+		});
+		expect(calls).toHaveLength(1);
+		expect(calls[0].options).toMatchObject({
+			method: 'POST',
+			url: 'http://service.test:3030/v1/batches/b-1/claim',
+			body: { keys, lease: 'lease-7' },
+		});
+		expect(output[0]).toEqual([
+			{ json: { key: 'a', json: { to: 'a@example.test' } }, pairedItem: { item: 0 } },
+			{ json: { key: 'b', json: { to: 'b@example.test' } }, pairedItem: { item: 2 } },
+		]);
+		expect(output[1]).toEqual([
+			{
+				json: expect.objectContaining({ key: 'done-1', skipReason: 'finished' }),
+				pairedItem: { item: 1 },
+			},
+			{
+				json: expect.objectContaining({ key: 'busy-1', skipReason: 'leased' }),
+				pairedItem: { item: 3 },
+			},
+		]);
+		expect(customData).toEqual({ batchId: 'b-1', chunkIndex: '3' });
+	});
+
+	it('claims 500 items with a single request', async () => {
+		const keys = Array.from({ length: 500 }, (_, i) => `k${i}`);
+		const { output, calls } = await run({
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys),
+			respond: claimAnswer,
+		});
+		expect(calls).toHaveLength(1);
+		expect(output[0]).toHaveLength(500);
+	});
+
+	it('without a lease, leases free items for Lease Duration and hands the new lease on', async () => {
+		const keys = ['a'];
+		const { output, calls } = await run({
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys, { lease: '', options: { leaseMs: 30000 } }),
+			respond: claimAnswer,
+		});
+		expect(calls[0].options.body).toEqual({ keys: ['a'], leaseMs: 30000 });
+		expect(output[0][0].json.lease).toBe('lease-new');
+	});
+
+	it('makes one request per batch when items of two batches arrive', async () => {
+		const keys = ['a', 'b', 'c'];
+		const { calls } = await run({
+			items: dispatchItems(keys),
+			parameters: (i) => ({ ...claimParameters(keys)(i), batchId: i === 1 ? 'b-2' : 'b-1' }),
+			respond: claimAnswer,
+		});
+		expect(calls.map((c) => [c.options.url, (c.options.body as { keys: string[] }).keys])).toEqual([
+			['http://service.test:3030/v1/batches/b-1/claim', ['a', 'c']],
+			['http://service.test:3030/v1/batches/b-2/claim', ['b']],
+		]);
+	});
+
+	it('names the item with an empty key, before any request', async () => {
+		const keys = ['a', ''];
+		const { ctx, calls } = mockContext({
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys),
+			respond: claimAnswer,
+		});
+		const failing = v1.execute!.call(ctx);
+		await expect(failing).rejects.toBeInstanceOf(NodeOperationError);
+		await expect(failing).rejects.toMatchObject({
+			message: "'Item Key' is empty",
+			context: expect.objectContaining({ itemIndex: 1 }),
+		});
+		expect(calls).toHaveLength(0);
+	});
+
+	it('with Continue On Fail, a bad item goes to Skipped as an error and the rest is claimed', async () => {
+		const keys = ['a', 'bad key'];
+		const { output, calls } = await run({
+			continueOnFail: true,
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys),
+			respond: claimAnswer,
+		});
+		expect(calls).toHaveLength(1);
+		expect(output[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }]);
+		expect(output[1]).toEqual([
+			expect.objectContaining({
+				json: expect.objectContaining({
+					key: 'bad key',
+					error: "'Item Key' is not a valid id: 'bad key'",
+				}),
+				error: expect.any(NodeOperationError),
+				pairedItem: { item: 1 },
+			}),
+		]);
+	});
+
+	it('turns a service failure into a NodeApiError, or errors on Skipped with Continue On Fail', async () => {
+		const keys = ['a', 'b'];
+		const respond = () => ({
+			statusCode: 404,
+			body: { error: { code: 'not_found', message: "No batch 'b-1'" } },
+		});
+		const { ctx } = mockContext({
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys),
+			respond,
+		});
+		await expect(v1.execute!.call(ctx)).rejects.toBeInstanceOf(NodeApiError);
+		const { output } = await run({
+			continueOnFail: true,
+			items: dispatchItems(keys),
+			parameters: claimParameters(keys),
+			respond,
+		});
+		expect(output[0]).toEqual([]);
+		expect(output[1].map((i) => [i.json.error, i.pairedItem])).toEqual([
+			["No batch 'b-1'", { item: 0 }],
+			["No batch 'b-1'", { item: 1 }],
+		]);
+	});
+});
