@@ -1,7 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { requireId } from '../../../shared/parameters';
-import { serviceRequest } from '../../../shared/transport';
+import { batchRequest } from './batch-request';
 
 export const batchIdProperty = (operations: string[]): INodeProperties => ({
 	displayName: 'Batch ID',
@@ -17,13 +16,5 @@ export const description: INodeProperties[] = [];
 
 /** Progress of one batch: counts, percent, rate, ETA, state. */
 export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
-	const batchId = requireId.call(this, 'batchId', 'Batch ID', itemIndex);
-	return await serviceRequest<IDataObject>(
-		this,
-		'GET',
-		`/v1/batches/${encodeURIComponent(batchId)}`,
-		{
-			itemIndex,
-		},
-	);
+	return await batchRequest.call(this, itemIndex, 'GET');
 }

@@ -1,0 +1,25 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { optionalId } from '../../../shared/parameters';
+import { batchRequest } from './batch-request';
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Error Class',
+		name: 'errorClass',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. http_503',
+		description:
+			'Retry only dead letters of this class (see errorClasses in Get); empty retries them all',
+		displayOptions: { show: { operation: ['retryDeadLetters'] } },
+	},
+];
+
+/** Puts dead-lettered items (all, or one error class) back to pending; the batch runs again. */
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
+	const errorClass = optionalId.call(this, 'errorClass', 'Error Class', itemIndex);
+	const body = errorClass ? { errorClass } : {};
+	const answer = await batchRequest.call(this, itemIndex, 'POST', '/dead-letters/retry', body);
+	return { errorClass: errorClass ?? null, ...answer };
+}
