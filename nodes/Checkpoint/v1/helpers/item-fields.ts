@@ -5,10 +5,9 @@ import { checkNumber, optionalId, requireId } from '../../../shared/parameters';
 import { asNodeError, failedItem } from '../../../shared/run-items';
 
 /**
- * Defaults read the dispatch the service POSTs to the worker webhook,
- * `{ batchId, chunkIndex, lease, items: [{ key, json, ... }] }`, after a Split Out of body.items
- * that keeps the other fields: each item then has `key` and `body.batchId`. Items that carry
- * `batchId` themselves win.
+ * Defaults read the item, then a `body` on it: the dispatch the service POSTs to the worker is
+ * `{ batchId, chunkIndex, lease, items: [{ key, json, ... }] }`. After a Split Out of body.items
+ * only `key` is on the item; the worker template reads the rest from its Webhook node.
  */
 export const itemFieldProperties = (operations: string[]): INodeProperties[] => {
 	const displayOptions = { show: { operation: operations } };
@@ -20,7 +19,7 @@ export const itemFieldProperties = (operations: string[]): INodeProperties[] => 
 			required: true,
 			default: '={{ $json.batchId ?? $json.body?.batchId }}',
 			description:
-				"The batch the item belongs to. The default reads the item, then the worker webhook's body (after a Split Out of body.items with all other fields kept).",
+				"The batch the item belongs to. After a Split Out of the worker webhook's body.items, read it from the webhook: {{ $('Worker Webhook').first().json.body.batchId }}.",
 			displayOptions,
 		},
 		{
