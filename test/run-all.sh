@@ -16,7 +16,7 @@ npm run --silent typecheck || status=1
 
 for suite in unit integration e2e; do
 	step "$suite tests"
-	npx jest --ci --selectProjects "$suite" --json --outputFile "$results/$suite.json" || status=1
+	npx jest --ci --runInBand --selectProjects "$suite" --json --outputFile "$results/$suite.json" || status=1
 done
 
 node -e '
