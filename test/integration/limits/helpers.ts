@@ -2,29 +2,12 @@ import request from 'supertest';
 import type { Express } from 'express';
 
 import { Limiter } from '../../../service/src/limits/limiter';
+import { type Grant } from '../../harness/rate-windows';
 import { createTestService, TEST_API_KEY, type TestService } from '../../harness/service';
 
-export interface Grant {
-	at: number;
-	cost: number;
-	caller: number;
-}
+export { maxInWindow, type Grant } from '../../harness/rate-windows';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The largest total cost granted inside any window of `windowMs` (two pointers over sorted grants). */
-export function maxInWindow(grants: Grant[], windowMs: number): number {
-	const sorted = [...grants].sort((a, b) => a.at - b.at);
-	let best = 0;
-	let sum = 0;
-	let start = 0;
-	for (const grant of sorted) {
-		sum += grant.cost;
-		while (grant.at - sorted[start].at >= windowMs) sum -= sorted[start++].cost;
-		best = Math.max(best, sum);
-	}
-	return best;
-}
 
 export const authed = (app: Express) => ({
 	put: (path: string) => request(app).put(path).set('x-api-key', TEST_API_KEY),
