@@ -6,7 +6,7 @@ type Answer = { statusCode: number; body: unknown };
  * An in-memory stand-in for the batch routes of service/API.md, enough for Submit Batch:
  * create (idempotent by key), append pages (duplicates by key), seal.
  */
-export function fakeBatchService(existing?: { state: string }) {
+export function fakeBatchService(existing?: { state: string; sealed?: boolean }) {
 	const keys = new Set<string>();
 	const pages: Array<Array<{ key: string; json: unknown }>> = [];
 	let created: Record<string, unknown> | undefined;
@@ -17,7 +17,7 @@ export function fakeBatchService(existing?: { state: string }) {
 		if (req.method === 'POST' && path === '/v1/batches') {
 			created = body;
 			return existing
-				? { statusCode: 200, body: { batchId: 'b-1', created: false, state: existing.state } }
+				? { statusCode: 200, body: { batchId: 'b-1', created: false, ...existing } }
 				: { statusCode: 201, body: { batchId: 'b-1', created: true, state: 'open' } };
 		}
 		if (req.method === 'POST' && path === '/v1/batches/b-1/items') {

@@ -171,23 +171,26 @@ describe('Split Into Chunks: Continue On Fail and service answers', () => {
 		]);
 	});
 
-	it('does not upload again into a batch an earlier run already sealed', async () => {
-		const service = fakeBatchService({ state: 'running' });
-		const { ctx, calls } = mockContext({
-			parameters: submit(),
-			items: items(3),
-			respond: service.respond,
-		});
-		const output = (await v1.execute!.call(ctx)) as Output;
-		expect(calls.map((c) => new URL(String(c.options.url)).pathname)).toEqual([
-			'/v1/batches',
-			'/v1/batches/b-1/seal',
-		]);
-		expect(output[0][0].json).toMatchObject({
-			created: false,
-			accepted: 0,
-			pages: 0,
-			note: expect.any(String),
-		});
-	});
+	it.each([{ state: 'running' }, { state: 'open', sealed: true }])(
+		'does not upload again into a batch an earlier run already sealed (%j)',
+		async (existing) => {
+			const service = fakeBatchService(existing);
+			const { ctx, calls } = mockContext({
+				parameters: submit(),
+				items: items(3),
+				respond: service.respond,
+			});
+			const output = (await v1.execute!.call(ctx)) as Output;
+			expect(calls.map((c) => new URL(String(c.options.url)).pathname)).toEqual([
+				'/v1/batches',
+				'/v1/batches/b-1/seal',
+			]);
+			expect(output[0][0].json).toMatchObject({
+				created: false,
+				accepted: 0,
+				pages: 0,
+				note: expect.any(String),
+			});
+		},
+	);
 });

@@ -20,6 +20,7 @@ interface BatchAnswer extends IDataObject {
 	batchId: string;
 	created?: boolean;
 	state?: string;
+	sealed?: boolean;
 	counts?: IDataObject;
 }
 
@@ -109,7 +110,8 @@ async function submit(
 	setExecutionCustomData(this, { batchId: batch.batchId });
 	// A batch already sealed by an earlier run holds its items; uploading again would be refused.
 	const sealedBefore =
-		batch.created === false && batch.state !== undefined && batch.state !== 'open';
+		batch.created === false &&
+		(batch.sealed === true || (batch.state !== undefined && batch.state !== 'open'));
 	let accepted = 0;
 	let duplicates = 0;
 	let pages = 0;
