@@ -28,6 +28,21 @@ export const configSchema = z.object({
 		.max(512 * 1024 * 1024)
 		.default(16 * 1024 * 1024),
 	SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+	// Batches: dispatch of chunks to worker webhooks.
+	/** Sent as x-batch-guardian-secret on every chunk POST so workers can reject strangers. */
+	DISPATCH_SECRET: z.string().min(1).optional(),
+	/** Chunks one service process POSTs at once, over all batches. */
+	DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+	/** BullMQ lock of a chunk job; a dead process's chunks are taken over after about this long. */
+	DISPATCH_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+	/** Extra lease time past a chunk's timeoutMs, so a slow worker's results still count. */
+	LEASE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+	MAX_ITEMS_PER_PAGE: z.coerce.number().int().min(1).max(100_000).default(10_000),
+	/** Circuit breaker per target URL: consecutive transient dispatch failures before it opens. */
+	BREAKER_FAILURES: z.coerce.number().int().min(1).max(10_000).default(5),
+	BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+	/** Longest a chunk waits for its limiter's tokens before it is put back and tried later. */
+	LIMITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

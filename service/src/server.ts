@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createApp } from './app';
+import { startBatchDispatcher, stopBatches } from './batches';
 import type { Config } from './config';
 import type { ServiceContext } from './context';
 import { createLogger, type Logger } from './logger';
@@ -36,6 +37,7 @@ export async function startService(
 		logger,
 	};
 	const app = createApp(ctx);
+	startBatchDispatcher(ctx);
 	const server = await listen(app, config.PORT, config.HOST);
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
@@ -44,6 +46,8 @@ export async function startService(
 	let stopping: Promise<void> | undefined;
 	const stop = (): Promise<void> =>
 		(stopping ??= (async () => {
+			// Batches first: stop taking chunks, let in-flight ones finish (or release them), end long-polls.
+			await stopBatches(ctx, config.SHUTDOWN_TIMEOUT_MS / 2);
 			const closed = new Promise<void>((resolve) => server.close(() => resolve()));
 			// Idle keep-alive sockets would otherwise hold close() open until they time out.
 			server.closeIdleConnections();

@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 
 import { createApp } from '../../service/src/app';
+import { startBatchDispatcher, stopBatches } from '../../service/src/batches';
 import { configSchema, type Config } from '../../service/src/config';
 import type { ServiceContext } from '../../service/src/context';
 import { createLogger } from '../../service/src/logger';
@@ -20,6 +21,7 @@ export interface TestService {
 /** A service context on the run's real Redis, under a random key prefix of its own. */
 export function createTestService(
 	overrides: Partial<Record<keyof Config, string>> = {},
+	options: { dispatcher?: boolean } = {},
 ): TestService {
 	const redisUrl = process.env.REDIS_URL;
 	if (!redisUrl)
@@ -42,10 +44,14 @@ export function createTestService(
 		keys: new Keys(prefix),
 		logger: createLogger('silent'),
 	};
+	const app = createApp(ctx);
+	// Batch chunks are POSTed only by a started dispatcher (the service always starts one).
+	if (options.dispatcher) startBatchDispatcher(ctx);
 	return {
 		ctx,
-		app: createApp(ctx),
+		app,
 		cleanup: async () => {
+			await stopBatches(ctx, 1_000);
 			await deleteByPrefix(redis, prefix);
 			await redis.quit();
 		},

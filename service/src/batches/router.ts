@@ -1,26 +1,208 @@
 import { Router } from 'express';
+import { z } from 'zod';
 
 import type { ServiceContext } from '../context';
-import { notFound } from '../http/errors';
-import { describeRoute } from '../http/openapi';
-import { idSchema, parse } from '../http/validate';
-import { readBatchProgress } from './store';
+import { describeRoute, type Operation } from '../http/openapi';
+import { batchHandlers } from './handlers';
+import {
+	appendItemsBody,
+	claimBody,
+	createBatchBody,
+	deadLetterSchema,
+	deadLettersQuery,
+	listQuery,
+	patchBatchBody,
+	progressSchema,
+	recordResultsBody,
+	replayBody,
+	waitQuery,
+} from './schemas';
 
-export function batchesRouter(ctx: ServiceContext): Router {
-	const router = Router();
-	describeRoute({
+const tags = ['batches'];
+const withCreated = progressSchema.extend({ created: z.boolean() });
+const pageAnswer = z.object({
+	batchId: z.string(),
+	accepted: z.number(),
+	duplicates: z.number(),
+	state: z.string(),
+	counts: progressSchema.shape.counts,
+});
+const claimAnswer = z.object({
+	claimed: z.array(z.string()),
+	skipped: z.array(
+		z.object({
+			key: z.string(),
+			reason: z.enum(['finished', 'leased', 'dead_lettered', 'unknown']),
+		}),
+	),
+	lease: z.string(),
+});
+const resultsAnswer = z.object({
+	succeeded: z.number(),
+	retryScheduled: z.number(),
+	deadLettered: z.number(),
+	ignored: z.array(z.object({ key: z.string(), reason: z.string() })),
+});
+
+type Route = Omit<Operation, 'tags'> & { handler: string };
+
+const controlRoute = (verb: string, summary: string): Route => ({
+	method: 'post',
+	path: `/v1/batches/:batchId/${verb}`,
+	summary,
+	response: { status: 200, description: 'Progress', schema: progressSchema },
+	errors: [404, 409],
+	handler: verb,
+});
+
+/** Every batch route, described for the OpenAPI document next to the schemas that validate it. */
+const ROUTES: Route[] = [
+	{
+		method: 'post',
+		path: '/v1/batches',
+		summary: 'Create a batch, idempotent by batchKey',
+		body: createBatchBody,
+		response: {
+			status: 201,
+			description: 'Created (200 with created:false when it existed)',
+			schema: withCreated,
+		},
+		handler: 'create',
+	},
+	{
+		method: 'get',
+		path: '/v1/batches',
+		summary: 'List batches, newest first',
+		query: listQuery,
+		response: {
+			status: 200,
+			description: '{ batches, nextCursor }',
+			schema: z.object({ batches: z.array(progressSchema), nextCursor: z.string().nullable() }),
+		},
+		handler: 'list',
+	},
+	{
 		method: 'get',
 		path: '/v1/batches/:batchId',
 		summary: 'Progress of one batch',
-		tags: ['batches'],
-		response: { status: 200, description: 'Counts, percent, state' },
+		response: {
+			status: 200,
+			description: 'Counts, percent, rate, ETA, error classes, breaker',
+			schema: progressSchema,
+		},
 		errors: [404],
-	});
-	router.get('/v1/batches/:batchId', async (req, res) => {
-		const batchId = parse(idSchema, req.params.batchId, 'batchId');
-		const progress = await readBatchProgress(ctx, batchId);
-		if (!progress) throw notFound(`No batch '${batchId}'; Submit Batch returns the batchId to use`);
-		res.json(progress);
-	});
+		handler: 'get',
+	},
+	{
+		method: 'patch',
+		path: '/v1/batches/:batchId',
+		summary: 'Change concurrency while running',
+		body: patchBatchBody,
+		response: { status: 200, description: 'Progress', schema: progressSchema },
+		errors: [404, 409],
+		handler: 'patch',
+	},
+	{
+		method: 'post',
+		path: '/v1/batches/:batchId/items',
+		summary: 'Append a page of items; duplicate keys are skipped',
+		body: appendItemsBody,
+		response: { status: 200, description: 'Accepted and duplicate counts', schema: pageAnswer },
+		errors: [404, 409, 413],
+		handler: 'append',
+	},
+	{
+		method: 'post',
+		path: '/v1/batches/:batchId/seal',
+		summary: 'No more items; idempotent',
+		response: { status: 200, description: 'Progress', schema: progressSchema },
+		errors: [404],
+		handler: 'seal',
+	},
+	{
+		method: 'get',
+		path: '/v1/batches/:batchId/wait',
+		summary: 'Long-poll until the batch is finished or timeoutMs passes',
+		query: waitQuery,
+		response: {
+			status: 200,
+			description: '{ done, progress }',
+			schema: z.object({ done: z.boolean(), progress: progressSchema }),
+		},
+		errors: [404],
+		handler: 'wait',
+	},
+	controlRoute('pause', 'Pause dispatch'),
+	controlRoute('resume', 'Resume dispatch'),
+	controlRoute('cancel', 'Cancel: queued chunks dropped, in-flight ones finish'),
+	{
+		method: 'get',
+		path: '/v1/batches/:batchId/dead-letters',
+		summary: 'Dead-lettered items',
+		query: deadLettersQuery,
+		response: {
+			status: 200,
+			description: '{ deadLetters, total }',
+			schema: z.object({ deadLetters: z.array(deadLetterSchema), total: z.number() }),
+		},
+		errors: [404],
+		handler: 'deadLetters',
+	},
+	{
+		method: 'post',
+		path: '/v1/batches/:batchId/dead-letters/retry',
+		summary: 'Put dead letters (all or one class) back to pending',
+		body: replayBody,
+		response: {
+			status: 200,
+			description: 'Replayed count and progress',
+			schema: progressSchema.extend({ replayed: z.number(), errorClass: z.string().nullable() }),
+		},
+		errors: [404, 409],
+		handler: 'replay',
+	},
+	{
+		method: 'get',
+		path: '/v1/batches/:batchId/report',
+		summary: 'Final report (BatchJobResult shape, snake_case)',
+		response: { status: 200, description: 'Report' },
+		errors: [404],
+		handler: 'report',
+	},
+	{
+		method: 'post',
+		path: '/v1/batches/:batchId/claim',
+		summary: 'Checkpoint Claim: lease items not finished and not leased',
+		body: claimBody,
+		response: {
+			status: 200,
+			description: 'Claimed and skipped keys, and the lease',
+			schema: claimAnswer,
+		},
+		errors: [404, 409],
+		handler: 'claim',
+	},
+	{
+		method: 'post',
+		path: '/v1/batches/:batchId/results',
+		summary: 'Checkpoint Record Results',
+		body: recordResultsBody,
+		response: {
+			status: 200,
+			description: 'What was recorded and what was ignored',
+			schema: resultsAnswer,
+		},
+		errors: [404],
+		handler: 'record',
+	},
+];
+
+export function batchesRouter(ctx: ServiceContext): Router {
+	const router = Router();
+	const handlers = batchHandlers(ctx);
+	for (const { handler, ...operation } of ROUTES) {
+		describeRoute({ ...operation, tags });
+		router[operation.method](operation.path, handlers[handler]);
+	}
 	return router;
 }

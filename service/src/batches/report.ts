@@ -1,0 +1,92 @@
+import type { LoadedBatch } from './progress';
+import type { DeadLetter } from './schemas';
+
+/** What to do about each kind of failure, for the report's remediation list. */
+const ADVICE: Array<[RegExp, string]> = [
+	[
+		/^http_429$/,
+		'The target throttled (429): set a limiterKey with a lower rate, or lower concurrency.',
+	],
+	[
+		/^timeout$/,
+		'Chunks timed out: raise timeoutMs or lower chunkSize so a chunk finishes in time.',
+	],
+	[/^connection_error$/, 'The worker webhook was unreachable: check targetUrl and that n8n is up.'],
+	[
+		/^http_5\d\d$/,
+		'The worker failed (5xx): look at the failed executions in n8n, then replay dead letters.',
+	],
+	[
+		/^http_4\d\d$/,
+		'The worker refused items (4xx): fix the data or the workflow, then replay that error class.',
+	],
+	[
+		/^lease_expired$/,
+		'Attempts never reported: make the worker answer or call Record Results before timeoutMs.',
+	],
+];
+
+/** The final report in the BatchJobResult shape (snake_case), plus abort reason and advice. */
+export function buildReport(
+	batch: LoadedBatch,
+	deadLetters: DeadLetter[],
+	deadClasses: Record<string, string>,
+) {
+	const { progress, hash } = batch;
+	const { counts } = progress;
+	const processed = counts.succeeded + counts.deadLettered;
+	const started = progress.startedAt ?? progress.createdAt;
+	const end = progress.finishedAt ? Date.parse(progress.finishedAt) : Date.now();
+	const durationSeconds = Math.max(0, (end - Date.parse(started)) / 1000);
+	const errorCategories = Object.fromEntries(
+		Object.entries(deadClasses).map(([errorClass, count]) => [errorClass, Number(count)]),
+	);
+	const status =
+		{ aborted: 'failed', open: 'running', paused: 'running' }[progress.state as string] ??
+		progress.state;
+	return {
+		job_id: progress.batchId,
+		job_type: hash.targetUrl ? 'batch_dispatch' : 'batch_checkpoint',
+		started_at: started,
+		completed_at: progress.finishedAt,
+		status,
+		summary: {
+			total_items: counts.total,
+			processed,
+			succeeded: counts.succeeded,
+			failed: counts.deadLettered,
+			skipped: counts.skipped,
+			duration_seconds: Math.round(durationSeconds * 1000) / 1000,
+			items_per_second:
+				durationSeconds > 0 ? Math.round((processed / durationSeconds) * 100) / 100 : 0,
+		},
+		errors: deadLetters.map((dead) => ({
+			item_identifier: dead.key,
+			error_type: dead.class,
+			error_message: dead.message,
+			timestamp: dead.lastAt,
+			chunk_index: dead.chunkIndex,
+			retry_attempts: dead.attempts,
+		})),
+		error_categories: errorCategories,
+		error_samples: Object.fromEntries(
+			Object.entries(progress.errorClasses).map(([errorClass, info]) => [errorClass, info.samples]),
+		),
+		last_checkpoint: {
+			chunk_index: progress.chunks.done - 1,
+			processed_count: processed,
+			timestamp: progress.finishedAt ?? new Date().toISOString(),
+		},
+		metadata: {
+			chunk_size: Number(hash.chunkSize),
+			num_chunks: progress.chunks.total,
+			max_workers: progress.concurrency,
+			retry_attempts: Number(hash.maxAttempts),
+		},
+		abort_reason: progress.abortReason,
+		remediation: Object.keys(progress.errorClasses)
+			.map((errorClass) => ADVICE.find(([pattern]) => pattern.test(errorClass))?.[1])
+			.filter((advice, i, all): advice is string => !!advice && all.indexOf(advice) === i),
+		meta: progress.meta,
+	};
+}
