@@ -95,6 +95,8 @@ export class Dispatcher {
 			const start = await this.store.dispatchStart(batchId, chunkIndex, generation, lease, leaseMs);
 			if (start.kind !== 'leased' && gate.probe)
 				await this.breaker.record(settings.targetUrl, 'release');
+			if (start.kind === 'done' || start.kind === 'wait')
+				await this.chunks.wake(batchId, start.wake);
 			switch (start.kind) {
 				case 'stop':
 				case 'done':

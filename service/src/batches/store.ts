@@ -24,8 +24,9 @@ export interface LeasedItem {
 
 export type DispatchStart =
 	| { kind: 'leased'; leaseExp: number; items: LeasedItem[] }
-	| { kind: 'stop' | 'paused' | 'done' | 'busy' }
-	| { kind: 'wait'; wakeAt: number };
+	| { kind: 'stop' | 'paused' | 'busy' }
+	| { kind: 'done'; wake: string[] }
+	| { kind: 'wait'; wakeAt: number; wake: string[] };
 
 /** The outcome of one item, from Record Results or from the answer to a chunk POST. */
 export interface ItemOutcome {
@@ -157,7 +158,9 @@ export class BatchStore {
 		);
 		if (typeof reply === 'number') return { kind: 'stop' };
 		const kind = START_KINDS[Number(reply[0])];
-		if (kind === 'wait') return { kind, wakeAt: Number(reply[1]) };
+		if (kind === 'wait')
+			return { kind, wakeAt: Number(reply[1]), wake: reply.slice(2).map(String) };
+		if (kind === 'done') return { kind, wake: reply.slice(1).map(String) };
 		if (kind !== 'leased') return { kind };
 		const items: LeasedItem[] = [];
 		for (let i = 2; i < reply.length; i += 3) {

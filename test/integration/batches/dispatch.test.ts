@@ -1,47 +1,33 @@
-import { createTestService, type TestService } from '../../harness/service';
 import {
 	api,
+	dispatchFixture,
 	callService,
 	items,
-	serveApp,
 	startSink,
 	submitBatch,
 	waitDone,
-	type Sink,
 } from './helpers';
 
 describe('batches: dispatch to the worker webhook (real Redis, dispatcher started)', () => {
-	let service: TestService;
-	let served: { url: string; close(): Promise<void> };
-	let sink: Sink | undefined;
-	beforeEach(async () => {
-		service = createTestService({ DISPATCH_SECRET: 'sink-secret' }, { dispatcher: true });
-		served = await serveApp(service.app);
-	});
-	afterEach(async () => {
-		await sink?.close();
-		sink = undefined;
-		await served.close();
-		await service.cleanup();
-	});
+	const f = dispatchFixture({ DISPATCH_SECRET: 'sink-secret' });
 
 	it('POSTs one request per chunk with leases, idempotency keys and the secret; 2xx marks unrecorded items succeeded', async () => {
-		sink = await startSink();
+		f.sink = await startSink();
 		const batchId = await submitBatch(
-			service.app,
-			{ batchKey: 'b-ok', targetUrl: sink.url, chunkSize: 10, concurrency: 3 },
+			f.service.app,
+			{ batchKey: 'b-ok', targetUrl: f.sink!.url, chunkSize: 10, concurrency: 3 },
 			items(35),
 		);
-		const progress = await waitDone(service.app, batchId);
+		const progress = await waitDone(f.service.app, batchId);
 		expect(progress).toMatchObject({
 			state: 'completed',
 			percent: 100,
 			counts: { total: 35, succeeded: 35, pending: 0, inFlight: 0, retrying: 0 },
 			chunks: { total: 4, done: 4 },
 		});
-		expect(sink.dispatches).toHaveLength(4);
-		expect(new Set(sink.secrets)).toEqual(new Set(['sink-secret']));
-		const first = sink.dispatches.find((d) => d.chunkIndex === 0);
+		expect(f.sink!.dispatches).toHaveLength(4);
+		expect(new Set(f.sink!.secrets)).toEqual(new Set(['sink-secret']));
+		const first = f.sink!.dispatches.find((d) => d.chunkIndex === 0);
 		expect(first).toMatchObject({
 			batchId: 'b-ok',
 			attempt: 1,
@@ -53,13 +39,13 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 			idempotencyKey: 'b-ok:item-0',
 			attempt: 1,
 		});
-		expect([...sink.seen.values()].every((count) => count === 1)).toBe(true);
-		expect(sink.seen.size).toBe(35);
+		expect([...f.sink!.seen.values()].every((count) => count === 1)).toBe(true);
+		expect(f.sink!.seen.size).toBe(35);
 	});
 
 	it('retries transient failures item-wise with backoff and dead-letters permanent ones with their class', async () => {
 		const failures = new Map<string, number>();
-		sink = await startSink(async (dispatch) => {
+		f.sink = await startSink(async (dispatch) => {
 			// The worker records per item through Record Results, then answers 200.
 			const results = dispatch.items.map((item) => {
 				const n = Number(item.json.n);
@@ -81,7 +67,7 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 				return { key: item.key, status: 'succeeded' };
 			});
 			const recorded = await callService(
-				served.url,
+				f.served.url,
 				'POST',
 				`/v1/batches/${dispatch.batchId}/results`,
 				{
@@ -93,17 +79,17 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 			return {};
 		});
 		const batchId = await submitBatch(
-			service.app,
+			f.service.app,
 			{
 				batchKey: 'b-retry',
-				targetUrl: sink.url,
+				targetUrl: f.sink!.url,
 				chunkSize: 10,
 				maxAttempts: 5,
 				backoff: { initialMs: 20, maxMs: 100 },
 			},
 			items(30),
 		);
-		const progress = await waitDone(service.app, batchId);
+		const progress = await waitDone(f.service.app, batchId);
 		// 0, 7, 14, 21, 28 fail permanently (0 is also %5 but fails 503 first, then 422 on attempt 3).
 		expect(progress).toMatchObject({
 			state: 'completed_with_errors',
@@ -112,18 +98,18 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 		expect(progress.errorClasses.http_503.count).toBe(12);
 		expect(progress.errorClasses.http_422.count).toBe(5);
 		// Each %5 item was sent exactly three times, each time as attempt n; others once.
-		expect(sink.seen.get('b-retry:item-5')).toBe(3);
-		expect(sink.seen.get('b-retry:item-1')).toBe(1);
-		const attemptsOf5 = sink.dispatches.flatMap((d) =>
+		expect(f.sink!.seen.get('b-retry:item-5')).toBe(3);
+		expect(f.sink!.seen.get('b-retry:item-1')).toBe(1);
+		const attemptsOf5 = f.sink!.dispatches.flatMap((d) =>
 			d.items.filter((i) => i.key === 'item-5').map((i) => i.attempt),
 		);
 		expect(attemptsOf5).toEqual([1, 2, 3]);
 		// Retries go item-wise: no dispatch after the first round holds an item that had succeeded.
-		const retryDispatches = sink.dispatches.filter((d) => d.items.some((i) => i.attempt > 1));
+		const retryDispatches = f.sink!.dispatches.filter((d) => d.items.some((i) => i.attempt > 1));
 		expect(retryDispatches.every((d) => d.items.every((i) => Number(i.json.n) % 5 === 0))).toBe(
 			true,
 		);
-		const dead = await api(service.app).get(
+		const dead = await api(f.service.app).get(
 			`/v1/batches/${batchId}/dead-letters?errorClass=http_422`,
 		);
 		expect(dead.body.total).toBe(5);
@@ -143,17 +129,22 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 	it('treats 5xx answers as transient for the unrecorded items and honours Retry-After', async () => {
 		let calls = 0;
 		const times: number[] = [];
-		sink = await startSink(() => {
+		f.sink = await startSink(() => {
 			calls++;
 			times.push(Date.now());
 			return calls === 1 ? { status: 503, headers: { 'retry-after': '1' } } : {};
 		});
 		const batchId = await submitBatch(
-			service.app,
-			{ batchKey: 'b-503', targetUrl: sink.url, chunkSize: 5, backoff: { initialMs: 1, maxMs: 5 } },
+			f.service.app,
+			{
+				batchKey: 'b-503',
+				targetUrl: f.sink!.url,
+				chunkSize: 5,
+				backoff: { initialMs: 1, maxMs: 5 },
+			},
 			items(5),
 		);
-		const progress = await waitDone(service.app, batchId);
+		const progress = await waitDone(f.service.app, batchId);
 		expect(progress.counts).toMatchObject({ succeeded: 5, deadLettered: 0 });
 		expect(calls).toBe(2);
 		expect(times[1] - times[0]).toBeGreaterThanOrEqual(950);
@@ -161,16 +152,16 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 	});
 
 	it('dead-letters items after maxAttempts timeouts, and other 4xx answers at once', async () => {
-		sink = await startSink((dispatch) =>
+		f.sink = await startSink((dispatch) =>
 			dispatch.chunkIndex === 0
 				? { delayMs: 400 }
 				: { status: 400, body: { error: 'bad payload' } },
 		);
 		const batchId = await submitBatch(
-			service.app,
+			f.service.app,
 			{
 				batchKey: 'b-timeout',
-				targetUrl: sink.url,
+				targetUrl: f.sink!.url,
 				chunkSize: 2,
 				maxAttempts: 2,
 				timeoutMs: 150,
@@ -178,15 +169,15 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 			},
 			items(4),
 		);
-		const progress = await waitDone(service.app, batchId);
+		const progress = await waitDone(f.service.app, batchId);
 		expect(progress.counts).toMatchObject({ deadLettered: 4, succeeded: 0 });
-		const dead = (await api(service.app).get(`/v1/batches/${batchId}/dead-letters`)).body
+		const dead = (await api(f.service.app).get(`/v1/batches/${batchId}/dead-letters`)).body
 			.deadLetters;
 		const byKey = Object.fromEntries(dead.map((d: { key: string }) => [d.key, d]));
 		expect(byKey['item-0']).toMatchObject({ class: 'timeout', attempts: 2 });
 		expect(byKey['item-0'].message).toMatch(/gave up after 2 attempts/);
 		expect(byKey['item-2']).toMatchObject({ class: 'http_400', attempts: 1, httpCode: 400 });
-		expect(sink.seen.get('b-timeout:item-0')).toBe(2);
-		expect(sink.seen.get('b-timeout:item-2')).toBe(1);
+		expect(f.sink!.seen.get('b-timeout:item-0')).toBe(2);
+		expect(f.sink!.seen.get('b-timeout:item-2')).toBe(1);
 	});
 });

@@ -4,7 +4,8 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 
-import { TEST_API_KEY } from '../../harness/service';
+import type { Config } from '../../../service/src/config';
+import { createTestService, TEST_API_KEY, type TestService } from '../../harness/service';
 
 export interface DispatchItem {
 	key: string;
@@ -198,4 +199,30 @@ export async function snapshotBatch(
 							: await redis.get(key);
 	}
 	return out;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface DispatchFixture {
+	service: TestService;
+	served: { url: string; close(): Promise<void> };
+	sink?: Sink;
+}
+
+/** Per test: a service with a started dispatcher, served on a port; its sink is closed after. */
+export function dispatchFixture(
+	overrides: Partial<Record<keyof Config, string>> = {},
+): DispatchFixture {
+	const fixture = {} as DispatchFixture;
+	beforeEach(async () => {
+		fixture.service = createTestService(overrides, { dispatcher: true });
+		fixture.served = await serveApp(fixture.service.app);
+	});
+	afterEach(async () => {
+		await fixture.sink?.close();
+		fixture.sink = undefined;
+		await fixture.served.close();
+		await fixture.service.cleanup();
+	});
+	return fixture;
 }

@@ -6,8 +6,9 @@
   ARGV[1] chunk index   ARGV[2] chunk generation of the job   ARGV[3] lease id   ARGV[4] lease ms
   Output  {0, leaseExp, itemKey1, attempt1, json1, ...}  leased; the slot is named by the lease id
           {1} stop: batch finished or cancelled, or this job belongs to an older generation
-          {2} batch paused          {3} chunk done          {4} no free slot
-          {5, wakeAt}  nothing due before wakeAt
+          {2} batch paused          {3, wake...} chunk done          {4} no free slot
+          {5, wakeAt, wake...}  nothing due before wakeAt
+          (wake...: parked chunks to wake, since this one leaves its free slot unused)
           -1 no such batch
 ]]
 --- @include "batch"
@@ -19,11 +20,20 @@ local state = field('state')
 if TERMINAL_STATE[state] or (redis.call('HGET', part('chunk-gen'), chunk) or '0') ~= ARGV[2] then
   return { 1 }
 end
-if state == 'paused' then
-  return { 2 }
+-- Running now, so no longer parked (a stale entry would swallow a wake-up).
+redis.call('SREM', part('parked'), chunk)
+-- A chunk that does not use its turn hands it to a parked one while a slot is free.
+local function handOver(reply)
+  if state ~= 'paused' and freeSlots() > 0 then
+    pushAll(reply, unpark(1))
+  end
+  return reply
 end
 if itemNum('chunk-left', chunk) <= 0 then
-  return { 3 }
+  return handOver({ 3 })
+end
+if state == 'paused' then
+  return { 2 }
 end
 if freeSlots() <= 0 then
   return { 4 }
@@ -70,6 +80,6 @@ if #out > 2 then
   return out
 end
 if itemNum('chunk-left', chunk) <= 0 then
-  return { 3 }
+  return handOver({ 3 })
 end
-return { 5, wakeAt or (NOW + 1000) }
+return handOver({ 5, wakeAt or (NOW + 1000) })
