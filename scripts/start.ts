@@ -3,10 +3,10 @@
  * service, and a real n8n with this repo's freshly packed nodes and workflow templates.
  * Ctrl-C or SIGTERM stops n8n, the service and Redis, in that order.
  * Settings (env): REDIS_URL, BG_REDIS_PORT, SERVICE_PORT, API_KEY, KEY_PREFIX, LOG_LEVEL,
- * N8N_PORT, N8N_OWNER_EMAIL, N8N_OWNER_PASSWORD, N8N_LOG_LEVEL, BG_WORKFLOWS_DIR.
+ * N8N_PORT, N8N_OWNER_EMAIL, N8N_OWNER_PASSWORD, N8N_LOG_LEVEL, BG_WORKFLOWS_DIR, BG_DATA_DIR.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 import { ensureN8n } from '../test/harness/n8n/install';
 import { startN8n } from '../test/harness/n8n/instance';
@@ -17,7 +17,7 @@ import { generateApiKey, generatePassword, persistentSecret } from './lib/secret
 import { REPO_ROOT, startCompanionService } from './lib/service';
 import { importWorkflows, type ImportedWorkflow } from './lib/workflows';
 
-const DATA = join(REPO_ROOT, '.data');
+const DATA = resolve(REPO_ROOT, process.env.BG_DATA_DIR ?? '.data');
 const LOGS = join(DATA, 'logs');
 const CREDENTIAL_TYPE = 'batchGuardianApi';
 const CREDENTIAL_NAME = 'Batch Guardian (local)';
@@ -86,7 +86,7 @@ async function startRedis(): Promise<string> {
 		log,
 	});
 	parts.push({ name: 'redis', pid: redis.pid, logFile: join(LOGS, 'redis.log'), stop: redis.stop });
-	log(`embedded Redis on ${redis.url} (AOF in .data/redis, pid ${redis.pid})`);
+	log(`embedded Redis on ${redis.url} (AOF in ${redisDataDir(DATA)}, pid ${redis.pid})`);
 	return redis.url;
 }
 
@@ -166,7 +166,10 @@ function printSummary(info: {
 	apiKey: { source: string };
 	workflows: ImportedWorkflow[];
 }) {
-	const keyWhere = info.apiKey.source === 'env' ? 'from API_KEY' : `in ${join('.data', 'api-key')}`;
+	const keyWhere =
+		info.apiKey.source === 'env'
+			? 'from API_KEY'
+			: `in ${relative(process.cwd(), join(DATA, 'api-key'))}`;
 	const lines = [
 		'',
 		'Batch Guardian is running.',
