@@ -102,8 +102,15 @@ export class Dispatcher {
 				case 'done':
 					return;
 				case 'paused':
+					return this.park(job, token, batchId, chunkIndex, Date.now() + PARK_MS);
 				case 'busy':
-					return this.park(job, token, batchId, chunkIndex);
+					return this.park(
+						job,
+						token,
+						batchId,
+						chunkIndex,
+						Math.min(Date.now() + PARK_MS, start.slotExp + 50),
+					);
 				case 'wait':
 					return this.delay(job, token, start.wakeAt);
 			}
@@ -183,8 +190,9 @@ export class Dispatcher {
 		token: string | undefined,
 		batchId: string,
 		chunkIndex: number,
+		wakeAt: number,
 	): Promise<never> {
-		await job.moveToDelayed(Date.now() + PARK_MS, token);
+		await job.moveToDelayed(wakeAt, token);
 		if (await this.store.park(batchId, chunkIndex)) await job.promote().catch(() => undefined);
 		throw new DelayedError();
 	}

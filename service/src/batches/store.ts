@@ -24,7 +24,8 @@ export interface LeasedItem {
 
 export type DispatchStart =
 	| { kind: 'leased'; leaseExp: number; items: LeasedItem[] }
-	| { kind: 'stop' | 'paused' | 'busy' }
+	| { kind: 'stop' | 'paused' }
+	| { kind: 'busy'; slotExp: number }
 	| { kind: 'done'; wake: string[] }
 	| { kind: 'wait'; wakeAt: number; wake: string[] };
 
@@ -161,6 +162,7 @@ export class BatchStore {
 		if (kind === 'wait')
 			return { kind, wakeAt: Number(reply[1]), wake: reply.slice(2).map(String) };
 		if (kind === 'done') return { kind, wake: reply.slice(1).map(String) };
+		if (kind === 'busy') return { kind, slotExp: Number(reply[1]) };
 		if (kind !== 'leased') return { kind };
 		const items: LeasedItem[] = [];
 		for (let i = 2; i < reply.length; i += 3) {

@@ -6,7 +6,7 @@
   ARGV[1] chunk index   ARGV[2] chunk generation of the job   ARGV[3] lease id   ARGV[4] lease ms
   Output  {0, leaseExp, itemKey1, attempt1, json1, ...}  leased; the slot is named by the lease id
           {1} stop: batch finished or cancelled, or this job belongs to an older generation
-          {2} batch paused          {3, wake...} chunk done          {4} no free slot
+          {2} batch paused          {3, wake...} chunk done          {4, slotExp} no free slot before slotExp
           {5, wakeAt, wake...}  nothing due before wakeAt
           (wake...: parked chunks to wake, since this one leaves its free slot unused)
           -1 no such batch
@@ -36,7 +36,8 @@ if state == 'paused' then
   return { 2 }
 end
 if freeSlots() <= 0 then
-  return { 4 }
+  -- The earliest slot expiry: a dispatch of a dead process frees its slot only then, unwoken.
+  return { 4, redis.call('ZRANGE', part('slots'), 0, 0, 'WITHSCORES')[2] }
 end
 local leaseExp = NOW + tonumber(ARGV[4])
 local maxAttempts = numField('maxAttempts')
