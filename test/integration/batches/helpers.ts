@@ -126,6 +126,7 @@ export function api(app: Express) {
 			return body === undefined ? test : test.send(body as object);
 		},
 		patch: (path: string, body?: unknown) => withKey(request(app).patch(path)).send(body as object),
+		put: (path: string, body?: unknown) => withKey(request(app).put(path)).send(body as object),
 	};
 }
 
