@@ -14,9 +14,11 @@ npm run --silent lint || status=1
 step 'type-check'
 npm run --silent typecheck || status=1
 
+# --forceExit: a suite that passed but left a handle open (seen in integration, not yet found)
+# must not hang CI; every suite tears its own processes and keys down in afterAll.
 for suite in unit integration e2e; do
 	step "$suite tests"
-	npx jest --ci --runInBand --selectProjects "$suite" --json --outputFile "$results/$suite.json" || status=1
+	npx jest --ci --runInBand --forceExit --selectProjects "$suite" --json --outputFile "$results/$suite.json" || status=1
 done
 
 node -e '
