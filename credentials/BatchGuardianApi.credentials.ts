@@ -1,10 +1,4 @@
-import type {
-	IAuthenticateGeneric,
-	Icon,
-	ICredentialTestRequest,
-	ICredentialType,
-	INodeProperties,
-} from 'n8n-workflow';
+import type { Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 export class BatchGuardianApi implements ICredentialType {
 	name = 'batchGuardianApi';
@@ -36,20 +30,16 @@ export class BatchGuardianApi implements ICredentialType {
 		},
 	];
 
-	authenticate: IAuthenticateGeneric = {
-		type: 'generic',
-		properties: {
-			headers: {
-				'x-api-key': '={{$credentials.apiKey}}',
-			},
-		},
-	};
+	// No `authenticate` block on purpose: n8n adds a "Custom API Call" entry to the Operation list
+	// of every node whose credential has one (injectCustomApiCallOptions in n8n's CLI), and our
+	// nodes have no such call. The nodes send the key header themselves (nodes/shared/transport.ts).
 
 	// /ready needs the key and answers only when Redis is reachable, so one test checks both.
 	test: ICredentialTestRequest = {
 		request: {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
 			url: '/ready',
+			headers: { 'x-api-key': '={{$credentials.apiKey}}' },
 		},
 	};
 }

@@ -1,23 +1,17 @@
-import type { INodeTypeBaseDescription, IVersionedNodeType } from 'n8n-workflow';
 import { VersionedNodeType } from 'n8n-workflow';
 
-import { CheckpointV1 } from './v1/CheckpointV1.node';
+import { versionedNode } from '../shared/node-builder';
+import { v1 } from './v1/version';
 
 export class Checkpoint extends VersionedNodeType {
 	constructor() {
-		const baseDescription: INodeTypeBaseDescription = {
+		const base = {
 			displayName: 'Checkpoint',
 			name: 'checkpoint',
-			icon: { light: 'file:checkpoint.svg', dark: 'file:checkpoint.dark.svg' },
-			group: ['transform'],
-			subtitle: '={{$parameter["operation"]}}',
 			description:
-				'Claim the items of a Batch Guardian chunk before work and record their results after it',
-			defaultVersion: 1,
+				'Claim batch items before work and record their results after it: resumable, idempotent runs',
+			docsAnchor: 'checkpoint',
 		};
-		const nodeVersions: IVersionedNodeType['nodeVersions'] = {
-			1: new CheckpointV1(baseDescription),
-		};
-		super(nodeVersions, baseDescription);
+		super(...versionedNode(base, { 1: v1 }));
 	}
 }

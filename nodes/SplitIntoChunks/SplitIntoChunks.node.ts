@@ -1,23 +1,17 @@
-import type { INodeTypeBaseDescription, IVersionedNodeType } from 'n8n-workflow';
 import { VersionedNodeType } from 'n8n-workflow';
 
-import { SplitIntoChunksV1 } from './v1/SplitIntoChunksV1.node';
+import { versionedNode } from '../shared/node-builder';
+import { v1 } from './v1/version';
 
 export class SplitIntoChunks extends VersionedNodeType {
 	constructor() {
-		const baseDescription: INodeTypeBaseDescription = {
+		const base = {
 			displayName: 'Split Into Chunks',
 			name: 'splitIntoChunks',
-			icon: { light: 'file:splitIntoChunks.svg', dark: 'file:splitIntoChunks.dark.svg' },
-			group: ['transform'],
-			subtitle: '={{$parameter["operation"]}}',
 			description:
-				'Turn many items into a durable Batch Guardian batch, processed in chunks by a worker workflow',
-			defaultVersion: 1,
+				'Turn many items into a durable batch: worked in chunks by a worker workflow, or by Checkpoint in this one',
+			docsAnchor: 'split-into-chunks',
 		};
-		const nodeVersions: IVersionedNodeType['nodeVersions'] = {
-			1: new SplitIntoChunksV1(baseDescription),
-		};
-		super(nodeVersions, baseDescription);
+		super(...versionedNode(base, { 1: v1 }));
 	}
 }

@@ -38,3 +38,17 @@ function resolveCustomData(ctx: IExecuteFunctions): IWorkflowExecutionCustomData
 		return undefined;
 	}
 }
+
+/** This execution and its workflow, sent with Claim and Record Results so the service can link
+ * chunks to the executions that worked them. Undefined where the context has no ids (tests). */
+export function executionRef(
+	ctx: IExecuteFunctions,
+): { id: string; workflowId: string } | undefined {
+	try {
+		const id = String(ctx.getExecutionId() ?? '');
+		const workflowId = String(ctx.getWorkflow().id ?? '');
+		return id && workflowId ? { id, workflowId } : undefined;
+	} catch {
+		return undefined;
+	}
+}

@@ -1,8 +1,9 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-/** Mirrors the service's id rule so a typo is caught before a request is made. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+import { ID_PATTERN, ID_RULE } from './contract';
+
+export { ID_PATTERN };
 
 export function requireId(
 	this: IExecuteFunctions,
@@ -24,8 +25,7 @@ export function requireId(
 			`'${label}' is not a valid id: '${value.slice(0, 60)}'`,
 			{
 				itemIndex,
-				description:
-					'Ids are 1-128 characters: letters, digits, dot, underscore, colon or dash, starting with a letter or digit.',
+				description: `Ids ${ID_RULE}.`,
 			},
 		);
 	}
@@ -78,12 +78,13 @@ export function checkNumber(
 	return number;
 }
 
-/** Checks an http(s) URL, e.g. the worker webhook the service will POST chunks to. */
+/** Checks an http(s) URL the service will POST to, e.g. the worker webhook. */
 export function checkHttpUrl(
 	this: IExecuteFunctions,
 	value: unknown,
 	label: string,
 	itemIndex: number,
+	example = 'http://localhost:5678/webhook/batch-worker',
 ): string {
 	const text = typeof value === 'string' ? value.trim() : '';
 	let valid = false;
@@ -99,8 +100,7 @@ export function checkHttpUrl(
 			`'${label}' must be an http(s) URL, got '${text.slice(0, 100)}'`,
 			{
 				itemIndex,
-				description:
-					"Use the worker workflow's production webhook URL, e.g. http://localhost:5678/webhook/batch-worker",
+				description: `Use a workflow's production webhook URL, e.g. ${example}`,
 			},
 		);
 	}

@@ -8,6 +8,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
+import { API_KEY_HEADER } from './contract';
+
 export const CREDENTIAL_TYPE = 'batchGuardianApi';
 
 export interface ServiceRequestOptions {
@@ -31,16 +33,18 @@ export async function serviceRequest<T>(
 	path: string,
 	options: ServiceRequestOptions,
 ): Promise<T> {
-	const credentials = await ctx.getCredentials<{ baseUrl: string }>(
+	const credentials = await ctx.getCredentials<{ baseUrl: string; apiKey: string }>(
 		CREDENTIAL_TYPE,
 		options.itemIndex,
 	);
 	const baseUrl = String(credentials.baseUrl ?? '').replace(/\/+$/, '');
 	let response: IN8nHttpFullResponse;
 	try {
+		// The credential has no `authenticate` block (see its file), so the key header is set here.
 		response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_TYPE, {
 			method,
 			url: `${baseUrl}${path}`,
+			headers: { [API_KEY_HEADER]: String(credentials.apiKey ?? '') },
 			body: options.body,
 			qs: options.qs,
 			json: true,

@@ -126,6 +126,9 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
 export const REFILL_UNIT_MS = { second: 1_000, minute: 60_000, hour: 3_600_000 } as const;
 export type RefillUnit = keyof typeof REFILL_UNIT_MS;
 
+/** Header carrying the API key on every request to the service (`Authorization: Bearer` works too). */
+export const API_KEY_HEADER = 'x-api-key';
+
 /** Header carrying the shared secret on every POST the service makes to a worker. */
 export const SECRET_HEADER = 'x-batch-guardian-secret';
 
@@ -143,3 +146,10 @@ export function digest(text: string): string {
 	}
 	return `${h1.toString(36)}${h2.toString(36)}`;
 }
+
+/**
+ * The id of an upload page: its index in the upload and a digest of its keys. Submit Batch sends
+ * it with each page, so a page re-sent after a lost answer is recognised and not counted twice.
+ */
+export const pageId = (pageIndex: number, keys: readonly string[]): string =>
+	`${pageIndex}-${digest(keys.join('\n'))}`;

@@ -67,7 +67,7 @@ describe('Checkpoint node v1: description', () => {
 	it('defaults its fields to the dispatch shape, documented', () => {
 		const defaults = Object.fromEntries(v1.description.properties.map((p) => [p.name, p.default]));
 		expect(defaults.batchId).toBe('={{ $json.batchId ?? $json.body?.batchId }}');
-		expect(defaults.itemKey).toBe('={{ $json.key }}');
+		expect(defaults.itemKey).toBe('={{ $json.itemKey ?? $json.key ?? $json.id }}');
 		expect(defaults.lease).toBe('={{ $json.lease ?? $json.body?.lease }}');
 	});
 });

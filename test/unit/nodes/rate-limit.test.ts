@@ -2,7 +2,7 @@ import type { IHttpRequestOptions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { RateLimit } from '../../../nodes/RateLimit/RateLimit.node';
-import { sliceByCapacity } from '../../../nodes/RateLimit/v1/actions/waitForCapacity';
+import { sliceByCapacity } from '../../../nodes/RateLimit/v1/actions/limiter/waitForCapacity.operation';
 import { mockContext, transportFailure } from './mock-context';
 
 const node = new RateLimit();
@@ -229,7 +229,7 @@ describe('Rate Limit node v1', () => {
 				respond: (req: IHttpRequestOptions) => ok({ granted: true, waitedMs: 0, req: req.url }),
 			});
 			expect(bodies.map((b) => b.cost)).toEqual([2]);
-			expect(output[0].map((i) => Object.keys(i.json))).toEqual([['n'], ['error'], ['n']]);
+			expect(output[0].map((i) => Object.keys(i.json))).toEqual([['n'], ['n', 'error'], ['n']]);
 			expect(output[0][1].pairedItem).toEqual({ item: 1 });
 		});
 	});

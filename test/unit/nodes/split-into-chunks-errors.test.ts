@@ -83,7 +83,7 @@ describe('Split Into Chunks: bad input never leaves a half-written batch', () =>
 		[{ options: { priority: 101 } }, "'Priority' must be a whole number from 0 to 100"],
 		[
 			{ options: { backoffInitialMs: 5000, backoffMaxMs: 1000 } },
-			"'Backoff Max (Ms)' (1000) must not be below",
+			"'Backoff Max (ms)' (1000) must not be below",
 		],
 		[
 			{ options: { milestoneUrl: 'not a url' } },
@@ -94,7 +94,8 @@ describe('Split Into Chunks: bad input never leaves a half-written batch', () =>
 			{ targetUrl: 'ftp://example.test/x' },
 			"'Worker Webhook URL' must be an http(s) URL, got 'ftp://example.test/x'",
 		],
-		[{ targetUrl: '' }, "'Worker Webhook URL' must be an http(s) URL"],
+		[{ options: { inDoubt: 'sometimes' } }, "'In-Doubt Policy' must be retry or hold"],
+		[{ options: { completionUrl: 'mailto:x' } }, "'Completion URL' must be an http(s) URL"],
 		[{ batchKey: '' }, "'Batch Key' is empty"],
 		[{ options: { pageSize: 0 } }, "'Upload Page Size' must be a whole number from 1 to 10000"],
 	])('refuses %j with a clear message and no request', async (parameters, message) => {
@@ -114,7 +115,7 @@ describe('Split Into Chunks: Continue On Fail and service answers', () => {
 	it('submits the good items and emits each bad one as its own error entry', async () => {
 		const { output, service } = await run({
 			continueOnFail: true,
-			items: [{ json: { id: 'a' } }, { json: {} }, { json: { id: 'c' } }],
+			items: [{ json: { id: 'a' } }, { json: { name: 'no id' } }, { json: { id: 'c' } }],
 		});
 		expect(service.pages[0].map((item) => item.key)).toEqual(['a', 'c']);
 		expect(output[0]).toHaveLength(2);
@@ -124,7 +125,7 @@ describe('Split Into Chunks: Continue On Fail and service answers', () => {
 		});
 		expect(output[0][1]).toEqual({
 			json: {
-				itemIndex: 1,
+				name: 'no id',
 				error: "Item 1 has no key in the field 'id'",
 				errorDescription: expect.any(String),
 			},
@@ -133,22 +134,27 @@ describe('Split Into Chunks: Continue On Fail and service answers', () => {
 		});
 	});
 
-	it('with Continue On Fail, a bad setting becomes one error paired with every item', async () => {
+	it('with Continue On Fail, a bad setting fails every item, before any request', async () => {
 		const { output, calls } = await run({
 			continueOnFail: true,
 			items: items(2),
 			parameters: submit({ options: { chunkSize: -1 } }),
 		});
 		expect(calls).toHaveLength(0);
-		expect(output[0]).toEqual([
-			expect.objectContaining({
-				json: expect.objectContaining({ error: expect.stringMatching(/'Chunk Size'/) }),
-				pairedItem: [{ item: 0 }, { item: 1 }],
-			}),
-		]);
+		expect(output[0]).toEqual(
+			[0, 1].map((item) =>
+				expect.objectContaining({
+					json: expect.objectContaining({
+						id: `r${item}`,
+						error: expect.stringMatching(/'Chunk Size'/),
+					}),
+					pairedItem: { item },
+				}),
+			),
+		);
 	});
 
-	it('turns a service failure into a NodeApiError, or an error item with Continue On Fail', async () => {
+	it('turns a service failure into a NodeApiError, or error items with Continue On Fail', async () => {
 		const respond = () => ({
 			statusCode: 503,
 			body: { error: { code: 'not_ready', message: 'Redis is unreachable' } },
@@ -162,18 +168,25 @@ describe('Split Into Chunks: Continue On Fail and service answers', () => {
 			continueOnFail: true,
 		});
 		const output = (await v1.execute!.call(soft.ctx)) as Output;
-		expect(output[0]).toEqual([
-			{
+		expect(output[0]).toEqual(
+			[0, 1].map((item) => ({
 				json: expect.objectContaining({ error: 'Redis is unreachable', httpCode: '503' }),
 				error: expect.any(NodeApiError),
-				pairedItem: [{ item: 0 }, { item: 1 }],
-			},
-		]);
+				pairedItem: { item },
+			})),
+		);
 	});
 
-	it.each([{ state: 'running' }, { state: 'open', sealed: true }])(
-		'does not upload again into a batch an earlier run already sealed (%j)',
-		async (existing) => {
+	// Issue 7, defect 1: `state` says nothing about whether every item is in; only `sealed` does.
+	it.each([
+		[{ state: 'running', sealed: true }, []],
+		[{ state: 'paused', sealed: true }, []],
+		[{ state: 'paused', sealed: false }, ['/v1/batches/b-1/items']],
+		[{ state: 'running', sealed: false }, ['/v1/batches/b-1/items']],
+		[{ state: 'open', sealed: false }, ['/v1/batches/b-1/items']],
+	])(
+		'uploads into an existing %j batch only if unsealed, then seals it',
+		async (existing, upload) => {
 			const service = fakeBatchService(existing);
 			const { ctx, calls } = mockContext({
 				parameters: submit(),
@@ -183,14 +196,12 @@ describe('Split Into Chunks: Continue On Fail and service answers', () => {
 			const output = (await v1.execute!.call(ctx)) as Output;
 			expect(calls.map((c) => new URL(String(c.options.url)).pathname)).toEqual([
 				'/v1/batches',
+				...upload,
 				'/v1/batches/b-1/seal',
 			]);
-			expect(output[0][0].json).toMatchObject({
-				created: false,
-				accepted: 0,
-				pages: 0,
-				note: expect.any(String),
-			});
+			expect(service.sealed).toBe(true);
+			expect(output[0][0].json).toMatchObject({ created: false, accepted: upload.length ? 3 : 0 });
+			expect(output[0][0].json.note !== undefined).toBe(existing.sealed);
 		},
 	);
 });

@@ -23,6 +23,7 @@ describe('Split Into Chunks node v1', () => {
 			backoff: { initialMs: 1000, maxMs: 300000 },
 			priority: 0,
 			timeoutMs: 120000,
+			inDoubt: 'retry',
 		});
 		expect(service.pages[0]).toEqual([
 			{ key: 'r0', json: { id: 'r0', n: 0 } },

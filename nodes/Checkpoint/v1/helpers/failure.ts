@@ -1,5 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { httpErrorClass, parseRetryAfter } from '../../../shared/contract';
+
 /** What Record Results sends for a failed item (service/API.md, Record Results). */
 export interface ResultError extends IDataObject {
 	message: string;
@@ -28,12 +30,7 @@ function statusCode(...candidates: unknown[]): number | undefined {
 
 /** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
 function retryAfterMs(headers: IDataObject | undefined): number | undefined {
-	const value = headers?.['retry-after'] ?? headers?.['Retry-After'];
-	if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-	const seconds = Number(value);
-	if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-	const date = Date.parse(String(value));
-	return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+	return parseRetryAfter(headers?.['retry-after'] ?? headers?.['Retry-After']);
 }
 
 /**
@@ -66,7 +63,7 @@ export function failureOf(json: IDataObject): ResultError | undefined {
 	);
 	if (httpCode !== undefined) {
 		failure.httpCode = httpCode;
-		failure.class = `http_${httpCode}`;
+		failure.class = httpErrorClass(httpCode);
 	}
 	const wait = retryAfterMs(asObject(response?.headers));
 	if (wait !== undefined) failure.retryAfterMs = wait;

@@ -1,13 +1,13 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { setExecutionCustomData } from '../../../shared/custom-data';
 import { checkNumber, optionalId, requireId } from '../../../shared/parameters';
-import { asNodeError, failedItem } from '../../../shared/run-items';
+import type { ReadItem } from '../../../shared/run-items';
 
 /**
  * Defaults read the item, then a `body` on it: the dispatch the service POSTs to the worker is
  * `{ batchId, chunkIndex, lease, items: [{ key, json, ... }] }`. After a Split Out of body.items
- * only `key` is on the item; the worker template reads the rest from its Webhook node.
+ * only `key` is on the item; the worker template reads the rest from its Webhook node. Items that
+ * Split Into Chunks passed through carry `batchId` and `itemKey`.
  */
 export const itemFieldProperties = (operations: string[]): INodeProperties[] => {
 	const displayOptions = { show: { operation: operations } };
@@ -27,9 +27,9 @@ export const itemFieldProperties = (operations: string[]): INodeProperties[] => 
 			name: 'itemKey',
 			type: 'string',
 			required: true,
-			default: '={{ $json.key }}',
+			default: '={{ $json.itemKey ?? $json.key ?? $json.id }}',
 			description:
-				"The item's key in the batch. After a node that replaces the item (e.g. HTTP Request), read it from the Claim node: {{ $('Checkpoint Claim').item.json.key }}.",
+				"The item's key in the batch. By default what the item carries: itemKey (Split Into Chunks, Pass Items Through), else key (a dispatched chunk), else id. After a node that replaces the item (e.g. HTTP Request), read it from the Claim node: {{ $('Checkpoint Claim').item.json.itemKey }}.",
 			displayOptions,
 		},
 		{
@@ -53,8 +53,7 @@ export const itemFieldProperties = (operations: string[]): INodeProperties[] => 
 	];
 };
 
-export interface CheckpointItem {
-	itemIndex: number;
+export interface CheckpointItem extends ReadItem {
 	batchId: string;
 	key: string;
 	lease?: string;
@@ -82,40 +81,8 @@ export function readCheckpointItem(this: IExecuteFunctions, itemIndex: number): 
 	return item;
 }
 
-/** Items grouped by batch and lease: one service request per group, usually one per execution. */
-export function groupByBatch(items: CheckpointItem[]): CheckpointItem[][] {
-	const groups = new Map<string, CheckpointItem[]>();
-	for (const item of items) {
-		const id = `${item.batchId}\n${item.lease ?? ''}`;
-		const group = groups.get(id);
-		if (group) group.push(item);
-		else groups.set(id, [item]);
-	}
-	return [...groups.values()];
-}
+/** Items of one batch and lease share one request, usually one per execution. */
+export const byBatchAndLease = (item: CheckpointItem) => `${item.batchId}\n${item.lease ?? ''}`;
 
-/**
- * Reads every input item; a bad one throws (naming it) or, under Continue On Fail, becomes an
- * error entry. Also tags the execution with the batch and chunk for the Executions list.
- */
-export function readAll(this: IExecuteFunctions): {
-	items: CheckpointItem[];
-	failures: INodeExecutionData[];
-} {
-	const items: CheckpointItem[] = [];
-	const failures: INodeExecutionData[] = [];
-	const input = this.getInputData();
-	for (let itemIndex = 0; itemIndex < input.length; itemIndex++) {
-		try {
-			items.push(readCheckpointItem.call(this, itemIndex));
-		} catch (error) {
-			const failure = asNodeError(this, error, itemIndex);
-			if (!this.continueOnFail()) throw failure;
-			failures.push(failedItem(failure, { item: itemIndex }, input[itemIndex].json));
-		}
-	}
-	if (items.length > 0) {
-		setExecutionCustomData(this, { batchId: items[0].batchId, chunkIndex: items[0].chunkIndex });
-	}
-	return { items, failures };
-}
+export const batchPath = (batchId: string, suffix: string) =>
+	`/v1/batches/${encodeURIComponent(batchId)}/${suffix}`;

@@ -1,18 +1,21 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { checkHttpUrl, checkNumber, requireId } from '../../../shared/parameters';
+import { BATCH_LIMITS, IN_DOUBT_POLICIES, type InDoubtPolicy } from '../../../shared/contract';
+import { readLimit } from '../../../shared/limits';
+import { checkHttpUrl, requireId } from '../../../shared/parameters';
 
 /** The create body of POST /v1/batches, built from the node's parameters (read at item 0). */
 export interface BatchSettings extends IDataObject {
 	batchKey: string;
-	targetUrl: string;
+	targetUrl?: string;
 	chunkSize: number;
 	concurrency: number;
 	maxAttempts: number;
 	backoff: { initialMs: number; maxMs: number };
 	priority: number;
 	timeoutMs: number;
+	inDoubt: InDoubtPolicy;
 }
 
 export interface SubmitOptions {
@@ -27,65 +30,77 @@ export interface SubmitOptions {
 	limiterKey?: string;
 	timeoutMs?: number;
 	milestoneUrl?: string;
+	completionUrl?: string;
+	inDoubt?: string;
 	onMissingKey?: 'error' | 'hashItem';
 	hashKeys?: boolean;
 	pageSize?: number;
 }
 
+const EXAMPLE_REPORT_URL = 'http://localhost:5678/webhook/batch-report';
+
+const filled = (value: unknown): value is string =>
+	typeof value === 'string' && value.trim() !== '';
+
 /** Reads and checks every batch-level parameter before anything is sent: no half-made batch. */
 export function readBatchSettings(this: IExecuteFunctions, options: SubmitOptions): BatchSettings {
 	const at = 0;
-	const number = (value: unknown, fallback: number, label: string, min: number, max: number) =>
-		checkNumber.call(this, value ?? fallback, label, { min, max }, at);
+	const limit = (name: keyof typeof BATCH_LIMITS, value: unknown) =>
+		readLimit.call(this, name, value, at);
 	const backoff = {
-		initialMs: number(options.backoffInitialMs, 1000, 'Backoff Initial (Ms)', 0, 86_400_000),
-		maxMs: number(options.backoffMaxMs, 300_000, 'Backoff Max (Ms)', 0, 86_400_000),
+		initialMs: limit('backoffInitialMs', options.backoffInitialMs),
+		maxMs: limit('backoffMaxMs', options.backoffMaxMs),
 	};
 	if (backoff.maxMs < backoff.initialMs) {
+		const { backoffMaxMs: max, backoffInitialMs: initial } = BATCH_LIMITS;
 		throw new NodeOperationError(
 			this.getNode(),
-			`'Backoff Max (Ms)' (${backoff.maxMs}) must not be below 'Backoff Initial (Ms)' (${backoff.initialMs})`,
+			`'${max.label}' (${backoff.maxMs}) must not be below '${initial.label}' (${backoff.initialMs})`,
+			{ itemIndex: at },
+		);
+	}
+	const inDoubt = (options.inDoubt ?? 'retry') as InDoubtPolicy;
+	if (!IN_DOUBT_POLICIES.includes(inDoubt)) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`'In-Doubt Policy' must be ${IN_DOUBT_POLICIES.join(' or ')}, got '${String(inDoubt)}'`,
 			{ itemIndex: at },
 		);
 	}
 	const settings: BatchSettings = {
 		batchKey: requireId.call(this, 'batchKey', 'Batch Key', at),
-		targetUrl: checkHttpUrl.call(
-			this,
-			this.getNodeParameter('targetUrl', at, ''),
-			'Worker Webhook URL',
-			at,
-		),
-		chunkSize: number(options.chunkSize, 100, 'Chunk Size', 1, 10_000),
-		concurrency: number(options.concurrency, 4, 'Concurrency', 1, 1000),
-		maxAttempts: number(options.maxAttempts, 5, 'Max Attempts', 1, 100),
+		chunkSize: limit('chunkSize', options.chunkSize),
+		concurrency: limit('concurrency', options.concurrency),
+		maxAttempts: limit('maxAttempts', options.maxAttempts),
 		backoff,
-		priority: number(options.priority, 0, 'Priority', 0, 100),
-		timeoutMs: number(options.timeoutMs, 120_000, 'Timeout (Ms)', 1000, 3_600_000),
+		priority: limit('priority', options.priority),
+		timeoutMs: limit('timeoutMs', options.timeoutMs),
+		inDoubt,
 	};
-	const ratio = checkNumber.call(
-		this,
-		options.failureRatio ?? 0,
-		'Failure Threshold Ratio',
-		{ min: 0, max: 1, integer: false },
-		at,
-	);
+	// Empty: nothing is dispatched, the items are worked by Checkpoint Claim (checkpoint mode).
+	const targetUrl = this.getNodeParameter('targetUrl', at, '');
+	if (filled(targetUrl)) {
+		settings.targetUrl = checkHttpUrl.call(this, targetUrl, 'Worker Webhook URL', at);
+	}
+	const ratio = limit('failureRatio', options.failureRatio);
 	if (ratio > 0) {
 		settings.failureThreshold = {
 			ratio,
-			minSample: number(options.failureMinSample, 100, 'Failure Threshold Minimum Sample', 1, 1e9),
+			minSample: limit('failureMinSample', options.failureMinSample),
 		};
 	}
-	if (options.limiterKey?.trim()) {
+	if (filled(options.limiterKey)) {
 		settings.limiterKey = requireId.call(this, 'options.limiterKey', 'Limiter Key', at);
 	}
-	if (options.milestoneUrl?.trim()) {
-		settings.milestoneUrl = checkHttpUrl.call(
-			this,
-			options.milestoneUrl,
-			'Milestone Notification URL',
-			at,
-		);
+	const notifications = [
+		['milestoneUrl', 'Milestone Notification URL'],
+		['completionUrl', 'Completion URL'],
+	] as const;
+	for (const [name, label] of notifications) {
+		const url = options[name];
+		if (filled(url)) {
+			settings[name] = checkHttpUrl.call(this, url, label, at, EXAMPLE_REPORT_URL);
+		}
 	}
 	return settings;
 }

@@ -1,12 +1,14 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { MAX_ITEM_BYTES } from '../../../shared/contract';
+
 export interface BatchItem extends IDataObject {
 	key: string;
 	json: IDataObject;
 }
 
 /** About 1 MB of JSON per upload request, well under the service's body limit. */
-export const PAGE_BYTE_BUDGET = 1_000_000;
+export const PAGE_BYTE_BUDGET = MAX_ITEM_BYTES;
 
 /** UTF-8 length without Buffer, so the count matches what goes over the wire. */
 export function utf8Length(text: string): number {

@@ -1,10 +1,17 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { checkNumber, requireId } from '../../../shared/parameters';
-import { serviceRequest } from '../../../shared/transport';
+import { checkNumber, requireId } from '../../../../shared/parameters';
+import { runPerItem } from '../../../../shared/run-items';
+import { serviceRequest } from '../../../../shared/transport';
 
 const show = { show: { operation: ['waitForCompletion'] } };
+
+export const option = {
+	name: 'Wait for Completion',
+	action: 'Wait for a batch to finish',
+	description: 'The service holds the request until the batch finishes, bounded by a max wait',
+};
 
 /** The service holds one long-poll at most this long (service/API.md). */
 export const MAX_POLL_MS = 60_000;
@@ -38,8 +45,12 @@ interface WaitAnswer {
 	progress: IDataObject;
 }
 
+export async function execute(this: IExecuteFunctions) {
+	return await runPerItem.call(this, waitForCompletion);
+}
+
 /** Long-polls until the batch is terminal or the max wait is spent; bounded in time and requests. */
-export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
+async function waitForCompletion(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
 	const batchId = requireId.call(this, 'batchId', 'Batch ID', itemIndex);
 	const maxWaitMs =
 		checkNumber.call(

@@ -1,7 +1,14 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { optionalId } from '../../../shared/parameters';
+import { optionalId } from '../../../../shared/parameters';
+import { runPerItem } from '../../../../shared/run-items';
 import { batchRequest } from './batch-request';
+
+export const option = {
+	name: 'Retry Dead Letters',
+	action: 'Retry the dead letters of a batch',
+	description: 'Put dead-lettered items (all, or one error class) back to pending',
+};
 
 export const description: INodeProperties[] = [
 	{
@@ -16,8 +23,12 @@ export const description: INodeProperties[] = [
 	},
 ];
 
+export async function execute(this: IExecuteFunctions) {
+	return await runPerItem.call(this, retryDeadLetters);
+}
+
 /** Puts dead-lettered items (all, or one error class) back to pending; the batch runs again. */
-export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
+async function retryDeadLetters(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
 	const errorClass = optionalId.call(this, 'errorClass', 'Error Class', itemIndex);
 	const body = errorClass ? { errorClass } : {};
 	const answer = await batchRequest.call(this, itemIndex, 'POST', '/dead-letters/retry', body);

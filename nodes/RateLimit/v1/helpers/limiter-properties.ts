@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { MAX_WAIT_LIMIT_MS } from '../helpers/limiter-items';
+import { MAX_WAIT_LIMIT_MS } from './limiter-items';
 
 const costOperations = ['waitForCapacity', 'split'];
 
@@ -54,7 +54,7 @@ export const limiterProperties: INodeProperties[] = [
 		displayOptions: { show: { operation: costOperations } },
 	},
 	{
-		displayName: 'Max Wait (Ms)',
+		displayName: 'Max Wait (ms)',
 		name: 'maxWaitMs',
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: MAX_WAIT_LIMIT_MS, numberPrecision: 0 },

@@ -1,9 +1,16 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { checkNumber } from '../../../shared/parameters';
-import { serviceRequest } from '../../../shared/transport';
+import { checkNumber } from '../../../../shared/parameters';
+import { runPerItem } from '../../../../shared/run-items';
+import { serviceRequest } from '../../../../shared/transport';
 
 const show = { show: { operation: ['list'] } };
+
+export const option = {
+	name: 'List',
+	action: 'List batches',
+	description: 'Batches newest first, optionally in one state',
+};
 
 /** Bounds Return All: at 100 a page, 10,000 batches. */
 const MAX_PAGES = 100;
@@ -51,8 +58,12 @@ interface ListAnswer {
 	nextCursor?: string | null;
 }
 
+export async function execute(this: IExecuteFunctions) {
+	return await runPerItem.call(this, list);
+}
+
 /** Batches, newest first, one output item each. */
-export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
+async function list(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
 	const state = this.getNodeParameter('state', itemIndex, '') as string;
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = returnAll
