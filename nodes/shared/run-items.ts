@@ -117,22 +117,20 @@ export async function runItems<T extends ReadItem>(
 	return slots.map((slot) => slot.flat());
 }
 
-/** A per-item handler: one request per input item (Batch Status). */
-export type ItemHandler = (
-	this: IExecuteFunctions,
-	itemIndex: number,
-) => Promise<IDataObject | IDataObject[]>;
-
-/** Runs a handler once per input item through `runItems`: each item its own group. */
-export async function runPerItem(
-	this: IExecuteFunctions,
-	handler: ItemHandler,
+/**
+ * One request per input item (Batch Status): each item its own group, so every item is still
+ * checked before the first request and outputs keep input order.
+ */
+export async function runPerItem<T extends ReadItem>(
+	ctx: IExecuteFunctions,
+	read: (this: IExecuteFunctions, itemIndex: number) => T,
+	request: (this: IExecuteFunctions, item: T) => Promise<IDataObject | IDataObject[]>,
 ): Promise<INodeExecutionData[][]> {
-	return await runItems(this, {
-		read: (itemIndex) => ({ itemIndex }),
+	return await runItems(ctx, {
+		read,
 		groupBy: ({ itemIndex }) => String(itemIndex),
-		async run([{ itemIndex }]) {
-			return [{ json: await handler.call(this, itemIndex) }];
+		async run([item]) {
+			return [{ json: await request.call(this, item) }];
 		},
 	});
 }

@@ -84,7 +84,7 @@ describe('Checkpoint Claim', () => {
 		expect(calls[0].options).toMatchObject({
 			method: 'POST',
 			url: 'http://service.test:3030/v1/batches/b-1/claim',
-			body: { keys, lease: 'lease-7' },
+			body: { keys, lease: 'lease-7', execution: { id: 'exec-1', workflowId: 'wf-1' } },
 		});
 		expect(output[0]).toEqual([
 			{ json: { key: 'a', json: { to: 'a@example.test' } }, pairedItem: { item: 0 } },
@@ -121,7 +121,11 @@ describe('Checkpoint Claim', () => {
 			parameters: claimParameters(keys, { lease: '', options: { leaseMs: 30000 } }),
 			respond: claimAnswer,
 		});
-		expect(calls[0].options.body).toEqual({ keys: ['a'], leaseMs: 30000 });
+		expect(calls[0].options.body).toEqual({
+			keys: ['a'],
+			leaseMs: 30000,
+			execution: { id: 'exec-1', workflowId: 'wf-1' },
+		});
 		expect(output[0][0].json.lease).toBe('lease-new');
 	});
 
@@ -198,6 +202,63 @@ describe('Checkpoint Claim', () => {
 		expect(output[1].map((i) => [i.json.error, i.pairedItem])).toEqual([
 			["No batch 'b-1'", { item: 0 }],
 			["No batch 'b-1'", { item: 1 }],
+		]);
+	});
+});
+
+describe('Checkpoint Claim in checkpoint mode (items worked by their own workflow)', () => {
+	/** Items as Split Into Chunks (Pass Items Through) leaves them. */
+	const passedItems = (keys: string[]) =>
+		keys.map((key) => ({ json: { id: `row-${key}`, batchId: 'b-1', itemKey: key } }));
+	const parameters = (keys: string[]) => claimParameters(keys, { lease: '', chunkIndex: '' });
+
+	it('sends items the service skips to Skipped with the reason, and dueAt when given', async () => {
+		const dueAt = '2026-01-01T00:01:00.000Z';
+		const keys = ['a', 'b', 'c', 'd'];
+		const { output } = await run({
+			items: passedItems(keys),
+			parameters: parameters(keys),
+			respond: () => ({
+				statusCode: 200,
+				body: {
+					claimed: ['a'],
+					skipped: [
+						{ key: 'b', reason: 'not_due', dueAt },
+						{ key: 'c', reason: 'batch_finished' },
+						{ key: 'd', reason: 'dead_lettered' },
+					],
+					lease: 'lease-new',
+				},
+			}),
+		});
+		expect(output[0]).toEqual([
+			{
+				json: { id: 'row-a', batchId: 'b-1', itemKey: 'a', lease: 'lease-new' },
+				pairedItem: { item: 0 },
+			},
+		]);
+		expect(output[1].map((i) => [i.json.skipReason, i.json.dueAt, i.pairedItem])).toEqual([
+			['not_due', dueAt, { item: 1 }],
+			['batch_finished', undefined, { item: 2 }],
+			['dead_lettered', undefined, { item: 3 }],
+		]);
+		expect(output[1].every((i) => i.error === undefined)).toBe(true);
+	});
+
+	it('claims a key once; the same key again in the input goes to Skipped as duplicate', async () => {
+		const keys = ['a', 'a', 'b'];
+		const { output, calls } = await run({
+			items: passedItems(keys),
+			parameters: parameters(keys),
+			respond: claimAnswer,
+		});
+		expect((calls[0].options.body as { keys: string[] }).keys).toEqual(['a', 'b']);
+		expect(output[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 2 }]);
+		expect(output[1]).toEqual([
+			{
+				json: expect.objectContaining({ itemKey: 'a', skipReason: 'duplicate' }),
+				pairedItem: { item: 1 },
+			},
 		]);
 	});
 });

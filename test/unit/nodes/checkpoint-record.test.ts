@@ -82,6 +82,7 @@ describe('Checkpoint Record Results', () => {
 		});
 		expect(calls[0].options.body).toEqual({
 			lease: 'lease-7',
+			execution: { id: 'exec-1', workflowId: 'wf-1' },
 			results: [
 				{ key: 'ok-1', status: 'succeeded' },
 				{ key: 'cof-1', status: 'failed', error: { message: 'connect ECONNRESET 127.0.0.1:9' } },
@@ -206,6 +207,71 @@ describe('Checkpoint Record Results', () => {
 		expect(
 			output[0].every((i) => i.error instanceof NodeApiError && i.json.httpCode === '401'),
 		).toBe(true);
+	});
+});
+
+describe('Checkpoint Record Results: released items and the output', () => {
+	const progress = { batchId: 'b-1', state: 'running', percent: 40 };
+	const answer = () => ({
+		statusCode: 200,
+		body: { succeeded: 1, released: 2, ignored: [], progress },
+	});
+
+	it("releases items from Rate Limit's Limited output with their retryAfterMs", async () => {
+		const keys = ['sent', 'limited', 'refused'];
+		const items = [
+			{ json: { ok: true } },
+			{ json: { itemKey: 'limited', retryAfterMs: 1500 } },
+			// Wait for Capacity under Continue On Fail: refused, never worked.
+			{ json: { itemKey: 'refused', retryAfterMs: 99.2, error: 'No capacity on limiter' } },
+		];
+		const { calls, output } = await run({
+			items,
+			parameters: recordParameters(keys, { lease: '', chunkIndex: '' }),
+			respond: answer,
+		});
+		expect((calls[0].options.body as { results: Result[] }).results).toEqual([
+			{ key: 'sent', status: 'succeeded' },
+			{ key: 'limited', status: 'released', retryAfterMs: 1500 },
+			{ key: 'refused', status: 'released', retryAfterMs: 100 },
+		]);
+		expect(output[0][1].json).toMatchObject({ status: 'released', retryAfterMs: 1500 });
+	});
+
+	it('can release every item, and refuses a retryAfterMs beyond the contract', async () => {
+		const { calls } = await run({
+			items: [{ json: {} }],
+			parameters: recordParameters(['a'], { status: 'released' }),
+			respond: answer,
+		});
+		expect((calls[0].options.body as { results: Result[] }).results).toEqual([
+			{ key: 'a', status: 'released' },
+		]);
+		const { ctx } = mockContext({
+			items: [{ json: { retryAfterMs: 90_000_000 } }],
+			parameters: recordParameters(['a']),
+			respond: answer,
+		});
+		await expect(v1.execute!.call(ctx)).rejects.toThrow(
+			"'Retry After (ms)' must be a whole number from 0 to 86400000",
+		);
+	});
+
+	it('starts each output item with the batch ID, the chunk index and the progress', async () => {
+		const { output } = await run({
+			items: [{ json: {} }, { json: { error: 'boom' } }],
+			parameters: recordParameters(['a', 'b'], { chunkIndex: '4' }),
+			respond: answer,
+		});
+		expect(Object.keys(output[0][0].json).slice(0, 3)).toEqual([
+			'batchId',
+			'chunkIndex',
+			'progress',
+		]);
+		expect(output[0].map((i) => [i.json.batchId, i.json.chunkIndex, i.json.progress])).toEqual([
+			['b-1', 4, progress],
+			['b-1', 4, progress],
+		]);
 	});
 });
 

@@ -50,6 +50,8 @@ export function mockContext(options: MockContextOptions): {
 	const ctx = {
 		getInputData: () => items,
 		getNode: () => node,
+		getExecutionId: () => 'exec-1',
+		getWorkflow: () => ({ id: 'wf-1', name: 'Test workflow', active: false }),
 		continueOnFail: () => options.continueOnFail ?? false,
 		getNodeParameter: (name: string, itemIndex: number, fallback?: unknown) => {
 			const value = name

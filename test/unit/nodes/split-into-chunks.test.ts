@@ -1,3 +1,4 @@
+import { digest, pageId } from '../../../nodes/shared/contract';
 import { items, node, run, submit, v1 } from './split-into-chunks.fixtures';
 
 describe('Split Into Chunks node v1', () => {
@@ -117,5 +118,58 @@ describe('Split Into Chunks node v1', () => {
 			parameters: submit({ keyField: 'customer.no' }),
 		});
 		expect(nested.service.pages[0].map((item) => item.key)).toEqual(['100', '101']);
+	});
+
+	it('names each upload page by its index and a digest of its keys', async () => {
+		const { calls } = await run({
+			items: items(3),
+			parameters: submit({ options: { pageSize: 2 } }),
+		});
+		const pages = calls
+			.filter((c) => String(c.options.url).endsWith('/items'))
+			.map((c) => (c.options.body as { pageId: string }).pageId);
+		expect(pages).toEqual([`0-${digest('r0\nr1')}`, `1-${digest('r2')}`]);
+		expect(pages[1]).toBe(pageId(1, ['r2']));
+		// The same keys give the same id, so a page sent again after a lost answer is recognised.
+		const again = await run({ items: items(3), parameters: submit({ options: { pageSize: 2 } }) });
+		expect(again.calls[1].options.body).toMatchObject({ pageId: pages[0] });
+	});
+});
+
+describe('Split Into Chunks in checkpoint mode', () => {
+	it('creates a batch without a worker URL and passes the items through with batchId and itemKey', async () => {
+		const input = [
+			{ json: { id: 'r0', n: 0 }, binary: { file: { data: 'eA==', mimeType: 'text/plain' } } },
+			{ json: { id: 'r1', n: 1 } },
+		];
+		const { output, service } = await run({
+			items: input,
+			parameters: submit({ targetUrl: '', outputMode: 'passThrough' }),
+		});
+		expect(service.created).not.toHaveProperty('targetUrl');
+		expect(service.sealed).toBe(true);
+		expect(output).toEqual([
+			[
+				{
+					json: { id: 'r0', n: 0, batchId: 'b-1', itemKey: 'r0' },
+					binary: input[0].binary,
+					pairedItem: { item: 0 },
+				},
+				{ json: { id: 'r1', n: 1, batchId: 'b-1', itemKey: 'r1' }, pairedItem: { item: 1 } },
+			],
+		]);
+	});
+
+	it('sends the in-doubt policy and the completion URL with the batch', async () => {
+		const { service } = await run({
+			items: items(1),
+			parameters: submit({
+				options: { inDoubt: 'hold', completionUrl: 'http://127.0.0.1:5678/webhook/done' },
+			}),
+		});
+		expect(service.created).toMatchObject({
+			inDoubt: 'hold',
+			completionUrl: 'http://127.0.0.1:5678/webhook/done',
+		});
 	});
 });

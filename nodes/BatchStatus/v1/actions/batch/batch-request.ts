@@ -6,7 +6,7 @@ import type {
 } from 'n8n-workflow';
 
 import { requireId } from '../../../../shared/parameters';
-import { runPerItem } from '../../../../shared/run-items';
+import { runPerItem, type ReadItem } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
 
 /** Every operation but List addresses one batch, named by this parameter. */
@@ -20,15 +20,23 @@ export const batchIdProperty = (operations: string[]): INodeProperties => ({
 	displayOptions: { show: { operation: operations } },
 });
 
-/** One call to a route of the batch named by the item's Batch ID, e.g. `/pause` or `/report`. */
+export interface BatchItem extends ReadItem {
+	batchId: string;
+}
+
+/** The item's Batch ID, checked against the id rule. */
+export function readBatchItem(this: IExecuteFunctions, itemIndex: number): BatchItem {
+	return { itemIndex, batchId: requireId.call(this, 'batchId', 'Batch ID', itemIndex) };
+}
+
+/** One call to a route of the item's batch, e.g. `/pause` or `/report`. */
 export async function batchRequest(
 	this: IExecuteFunctions,
-	itemIndex: number,
+	{ itemIndex, batchId }: BatchItem,
 	method: IHttpRequestMethods,
 	suffix = '',
 	body?: IDataObject,
 ): Promise<IDataObject> {
-	const batchId = requireId.call(this, 'batchId', 'Batch ID', itemIndex);
 	return await serviceRequest<IDataObject>(
 		this,
 		method,
@@ -41,8 +49,8 @@ export async function batchRequest(
 export const batchRoute = (method: IHttpRequestMethods, suffix = '') => ({
 	description: [] as INodeProperties[],
 	async execute(this: IExecuteFunctions) {
-		return await runPerItem.call(this, async function (itemIndex) {
-			return await batchRequest.call(this, itemIndex, method, suffix);
+		return await runPerItem(this, readBatchItem, async function (item) {
+			return await batchRequest.call(this, item, method, suffix);
 		});
 	},
 });

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { checkNumber } from '../../../../shared/parameters';
-import { runPerItem } from '../../../../shared/run-items';
+import { runPerItem, type ReadItem } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
 
 const show = { show: { operation: ['list'] } };
@@ -58,13 +58,13 @@ interface ListAnswer {
 	nextCursor?: string | null;
 }
 
-export async function execute(this: IExecuteFunctions) {
-	return await runPerItem.call(this, list);
+interface ListItem extends ReadItem {
+	state: string;
+	returnAll: boolean;
+	limit: number;
 }
 
-/** Batches, newest first, one output item each. */
-async function list(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
-	const state = this.getNodeParameter('state', itemIndex, '') as string;
+function readList(this: IExecuteFunctions, itemIndex: number): ListItem {
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = returnAll
 		? 100
@@ -75,6 +75,19 @@ async function list(this: IExecuteFunctions, itemIndex: number): Promise<IDataOb
 				{ min: 1, max: 100 },
 				itemIndex,
 			);
+	return {
+		itemIndex,
+		state: this.getNodeParameter('state', itemIndex, '') as string,
+		returnAll,
+		limit,
+	};
+}
+
+/** Batches, newest first, one output item each. */
+async function list(
+	this: IExecuteFunctions,
+	{ itemIndex, state, returnAll, limit }: ListItem,
+): Promise<IDataObject[]> {
 	const batches: IDataObject[] = [];
 	let cursor: string | undefined;
 	for (let page = 0; page < MAX_PAGES; page++) {
@@ -87,4 +100,8 @@ async function list(this: IExecuteFunctions, itemIndex: number): Promise<IDataOb
 		if (!returnAll || !cursor) break;
 	}
 	return returnAll ? batches : batches.slice(0, limit);
+}
+
+export async function execute(this: IExecuteFunctions) {
+	return await runPerItem(this, readList, list);
 }

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 
 import { optionalId } from '../../../../shared/parameters';
 import { runPerItem } from '../../../../shared/run-items';
-import { batchRequest } from './batch-request';
+import { batchRequest, readBatchItem, type BatchItem } from './batch-request';
 
 export const option = {
 	name: 'Retry Dead Letters',
@@ -23,14 +23,22 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-export async function execute(this: IExecuteFunctions) {
-	return await runPerItem.call(this, retryDeadLetters);
+interface RetryItem extends BatchItem {
+	errorClass?: string;
+}
+
+function readRetry(this: IExecuteFunctions, itemIndex: number): RetryItem {
+	const errorClass = optionalId.call(this, 'errorClass', 'Error Class', itemIndex);
+	return { ...readBatchItem.call(this, itemIndex), errorClass };
 }
 
 /** Puts dead-lettered items (all, or one error class) back to pending; the batch runs again. */
-async function retryDeadLetters(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
-	const errorClass = optionalId.call(this, 'errorClass', 'Error Class', itemIndex);
-	const body = errorClass ? { errorClass } : {};
-	const answer = await batchRequest.call(this, itemIndex, 'POST', '/dead-letters/retry', body);
-	return { errorClass: errorClass ?? null, ...answer };
+async function retryDeadLetters(this: IExecuteFunctions, item: RetryItem): Promise<IDataObject> {
+	const body = item.errorClass ? { errorClass: item.errorClass } : {};
+	const answer = await batchRequest.call(this, item, 'POST', '/dead-letters/retry', body);
+	return { errorClass: item.errorClass ?? null, ...answer };
+}
+
+export async function execute(this: IExecuteFunctions) {
+	return await runPerItem(this, readRetry, retryDeadLetters);
 }

@@ -1,9 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { checkNumber, requireId } from '../../../../shared/parameters';
+import { checkNumber } from '../../../../shared/parameters';
 import { runPerItem } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
+import { readBatchItem, type BatchItem } from './batch-request';
 
 const show = { show: { operation: ['waitForCompletion'] } };
 
@@ -45,22 +46,35 @@ interface WaitAnswer {
 	progress: IDataObject;
 }
 
+interface WaitItem extends BatchItem {
+	maxWaitMs: number;
+	failOnTimeout: boolean;
+}
+
+function readWait(this: IExecuteFunctions, itemIndex: number): WaitItem {
+	const maxWaitSeconds = checkNumber.call(
+		this,
+		this.getNodeParameter('maxWaitSeconds', itemIndex, 300),
+		'Max Wait (Seconds)',
+		{ min: 1, max: 86_400 },
+		itemIndex,
+	);
+	return {
+		...readBatchItem.call(this, itemIndex),
+		maxWaitMs: maxWaitSeconds * 1000,
+		failOnTimeout: this.getNodeParameter('failOnTimeout', itemIndex, false) as boolean,
+	};
+}
+
 export async function execute(this: IExecuteFunctions) {
-	return await runPerItem.call(this, waitForCompletion);
+	return await runPerItem(this, readWait, waitForCompletion);
 }
 
 /** Long-polls until the batch is terminal or the max wait is spent; bounded in time and requests. */
-async function waitForCompletion(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
-	const batchId = requireId.call(this, 'batchId', 'Batch ID', itemIndex);
-	const maxWaitMs =
-		checkNumber.call(
-			this,
-			this.getNodeParameter('maxWaitSeconds', itemIndex, 300),
-			'Max Wait (Seconds)',
-			{ min: 1, max: 86_400 },
-			itemIndex,
-		) * 1000;
-	const failOnTimeout = this.getNodeParameter('failOnTimeout', itemIndex, false) as boolean;
+async function waitForCompletion(
+	this: IExecuteFunctions,
+	{ itemIndex, batchId, maxWaitMs, failOnTimeout }: WaitItem,
+): Promise<IDataObject> {
 	const started = Date.now();
 	// A service that answers early (not done) must not turn this into a hot loop without end.
 	const maxRequests = Math.ceil(maxWaitMs / 1000) + 1;
