@@ -1,5 +1,7 @@
 import type { IExecuteFunctions, IWorkflowExecutionCustomData } from 'n8n-workflow';
 
+import { digest } from './contract';
+
 /** n8n caps custom data values at 255 characters; longer ones would fail the execution. */
 const MAX_VALUE_LENGTH = 255;
 
@@ -51,4 +53,21 @@ export function executionRef(
 	} catch {
 		return undefined;
 	}
+}
+
+/**
+ * Names one Claim request: the same execution, run of this node and keys give the same id, so a
+ * Claim that n8n's Retry On Fail sends again (its answer lost) gets the same items back instead of
+ * finding them leased by itself. Undefined where the context has no execution id.
+ */
+export function claimId(ctx: IExecuteFunctions, keys: string[]): string | undefined {
+	const execution = executionRef(ctx);
+	if (!execution) return undefined;
+	let runIndex = 0;
+	try {
+		runIndex = Number(ctx.getWorkflowDataProxy(0).$runIndex) || 0;
+	} catch {
+		// No data proxy (tests): the first run.
+	}
+	return `${execution.id}.${runIndex}.${digest(`${ctx.getNode().name}\n${keys.join('\n')}`)}`;
 }

@@ -124,6 +124,7 @@ describe('Checkpoint Claim', () => {
 		expect(calls[0].options.body).toEqual({
 			keys: ['a'],
 			leaseMs: 30000,
+			claimId: expect.stringMatching(/^exec-1\.0\.[0-9a-z]+$/),
 			execution: { id: 'exec-1', workflowId: 'wf-1' },
 		});
 		expect(output[0][0].json.lease).toBe('lease-new');
@@ -243,6 +244,19 @@ describe('Checkpoint Claim in checkpoint mode (items worked by their own workflo
 			['dead_lettered', undefined, { item: 3 }],
 		]);
 		expect(output[1].every((i) => i.error === undefined)).toBe(true);
+	});
+
+	it('names a claim by execution, run and keys, so a retried request gets the same items', async () => {
+		const claimIdOf = async (keys: string[]) => {
+			const { calls } = await run({
+				items: passedItems(keys),
+				parameters: parameters(keys),
+				respond: claimAnswer,
+			});
+			return (calls[0].options.body as { claimId: string }).claimId;
+		};
+		expect(await claimIdOf(['a', 'b'])).toBe(await claimIdOf(['a', 'b']));
+		expect(await claimIdOf(['a', 'b'])).not.toBe(await claimIdOf(['a', 'c']));
 	});
 
 	it('claims a key once; the same key again in the input goes to Skipped as duplicate', async () => {

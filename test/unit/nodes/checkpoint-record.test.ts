@@ -257,6 +257,15 @@ describe('Checkpoint Record Results: released items and the output', () => {
 		);
 	});
 
+	it('takes the chunk index from the service when the items carry none', async () => {
+		const { output } = await run({
+			items: [{ json: {} }],
+			parameters: recordParameters(['a'], { chunkIndex: '' }),
+			respond: () => ({ statusCode: 200, body: { chunkIndexes: [7], ignored: [], progress } }),
+		});
+		expect(output[0][0].json).toMatchObject({ batchId: 'b-1', chunkIndex: 7, progress });
+	});
+
 	it('starts each output item with the batch ID, the chunk index and the progress', async () => {
 		const { output } = await run({
 			items: [{ json: {} }, { json: { error: 'boom' } }],

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import type { SkipReason } from '../../../../shared/contract';
-import { executionRef, setExecutionCustomData } from '../../../../shared/custom-data';
+import { claimId, executionRef, setExecutionCustomData } from '../../../../shared/custom-data';
 import { limitProperty, readLimit } from '../../../../shared/limits';
 import { optionsCollection } from '../../../../shared/node-builder';
 import { runItems, type ItemOutcome } from '../../../../shared/run-items';
@@ -59,7 +59,10 @@ export async function execute(this: IExecuteFunctions) {
 			const keys = [...new Set(group.map((item) => item.key))];
 			const body: IDataObject = { keys, execution: executionRef(this) };
 			if (lease) body.lease = lease;
-			else body.leaseMs = readLimit.call(this, 'leaseMs', options.leaseMs, first);
+			else {
+				body.leaseMs = readLimit.call(this, 'leaseMs', options.leaseMs, first);
+				body.claimId = claimId(this, keys);
+			}
 			const answer = await serviceRequest<ClaimAnswer>(this, 'POST', batchPath(batchId, 'claim'), {
 				body,
 				itemIndex: first,

@@ -80,6 +80,8 @@ export const description: INodeProperties[] = [
 
 interface RecordAnswer {
 	ignored?: Array<{ key: string; reason: string }>;
+	/** The chunks the recorded items belong to. */
+	chunkIndexes?: number[];
 	progress?: IDataObject;
 }
 
@@ -147,13 +149,16 @@ export async function execute(this: IExecuteFunctions) {
 				{ body, itemIndex: first },
 			);
 			const ignored = new Map((answer.ignored ?? []).map((entry) => [entry.key, entry.reason]));
+			// Checkpoint-mode items carry no chunk index; the service names it when it is one chunk.
+			const chunks = answer.chunkIndexes ?? [];
+			const answeredChunk = chunks.length === 1 ? chunks[0] : null;
 			return group.map((item, position): ItemOutcome => {
 				const { key, status, error, retryAfterMs } = results[position];
 				const reason = ignored.get(key);
 				return {
 					json: {
 						batchId,
-						chunkIndex: item.chunkIndex ?? null,
+						chunkIndex: item.chunkIndex ?? answeredChunk,
 						progress: answer.progress ?? null,
 						key,
 						status,
