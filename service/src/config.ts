@@ -43,6 +43,13 @@ export const configSchema = z.object({
 	BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
 	/** Longest a chunk waits for its limiter's tokens before it is put back and tried later. */
 	LIMITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+	/** n8n's editor as operators open it; the progress page links chunks to their executions there. */
+	N8N_EDITOR_URL: z
+		.url({
+			protocol: /^https?$/,
+			error: 'N8N_EDITOR_URL must be an http:// or https:// URL, e.g. http://localhost:5678',
+		})
+		.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -22,7 +22,11 @@ import path from 'node:path';
 
 import type { ServiceContext } from '../context';
 import { ApiError } from '../http/errors';
-import { counter, histogram } from '../metrics';
+import {
+	recordLimiterAcquire,
+	recordLimiterTake,
+	recordLimiterThrottle,
+} from '../observability/metrics';
 import { defineScripts } from '../redis/scripts';
 import {
 	limiterSettingsSchema,
@@ -61,19 +65,6 @@ type Operation = 'configure' | 'acquire' | 'take' | 'throttle' | 'release' | 'st
 /** The script answers integers for its code and strings for the rest; Number() reads both. */
 type LimiterScript = (key: string, ...args: Array<string | number>) => Promise<string[]>;
 
-const acquireSeconds = histogram(
-	'bg_limiter_acquire_seconds',
-	'Time from acquire to answer, waiting included',
-	['outcome'],
-	[0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-);
-const grantedTokens = counter('bg_limiter_granted_tokens_total', 'Tokens granted by limiters');
-const refusals = counter(
-	'bg_limiter_refusals_total',
-	'Acquires refused: no capacity within max wait',
-);
-const throttles = counter('bg_limiter_throttles_total', 'Downstream throttles reported');
-
 /** A woken waiter re-reads the pause counter at most this often before giving up its slot. */
 const MAX_PAUSE_RECHECKS = 50;
 
@@ -107,10 +98,7 @@ export class Limiter {
 		} else {
 			result = { granted: false, waitedMs: 0, retryAfterMs: Math.ceil(Number(reply[1])) };
 		}
-		const outcome = result.granted ? 'granted' : 'refused';
-		acquireSeconds.observe({ outcome }, (performance.now() - started) / 1000);
-		if (result.granted) grantedTokens.inc(cost);
-		else refusals.inc();
+		recordLimiterAcquire(limiterKey, result.granted, cost, (performance.now() - started) / 1000);
 		return result;
 	}
 
@@ -122,8 +110,8 @@ export class Limiter {
 	): Promise<TakeResult> {
 		const reply = await this.run('take', limiterKey, settings, costs);
 		const granted = Number(reply[1]);
-		grantedTokens.inc(costs.slice(0, granted).reduce((sum, cost) => sum + cost, 0));
-		if (granted < costs.length) refusals.inc();
+		const tokens = costs.slice(0, granted).reduce((sum, cost) => sum + cost, 0);
+		recordLimiterTake(limiterKey, tokens, granted < costs.length);
 		return { granted, retryAfterMs: Math.ceil(Number(reply[2])) };
 	}
 
@@ -133,8 +121,13 @@ export class Limiter {
 		pauseMs: number,
 		settings?: LimiterSettingsInput,
 	): Promise<LimiterState> {
-		throttles.inc();
+		recordLimiterThrottle(limiterKey);
 		return this.toState(limiterKey, await this.run('throttle', limiterKey, settings, [pauseMs]));
+	}
+
+	/** Gives back tokens granted but not used (a paced dispatch that ended up sending fewer items). */
+	async release(limiterKey: string, cost: number): Promise<void> {
+		if (cost > 0) await this.run('release', limiterKey, undefined, [cost]);
 	}
 
 	/** Sleeps until the reserved slot, following pauses reported meanwhile; gives it back on abort. */
