@@ -11,6 +11,8 @@ step() { printf '\n=== %s\n' "$1"; }
 
 step 'lint (n8n community-node rules, prettier)'
 npm run --silent lint || status=1
+step "n8n's verification scan of the packed package"
+npx tsx test/scan/scan-package.ts || status=1
 step 'type-check'
 npm run --silent typecheck || status=1
 

@@ -1,9 +1,10 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { BATCH_LIMITS } from './contract';
+import { BATCH_LIMITS, LIMITER_LIMITS } from './contract';
 import { checkNumber } from './parameters';
 
-export type LimitName = keyof typeof BATCH_LIMITS;
+const LIMITS = { ...BATCH_LIMITS, ...LIMITER_LIMITS };
+export type LimitName = keyof typeof LIMITS;
 
 /** A number parameter whose label, default and range come from the wire contract. */
 export function limitProperty(
@@ -11,17 +12,13 @@ export function limitProperty(
 	description: string,
 	extra: Partial<INodeProperties> = {},
 ): INodeProperties {
-	const limit = BATCH_LIMITS[name];
+	const { label, default: fallback, min, max, integer } = LIMITS[name];
 	return {
-		displayName: limit.label,
+		displayName: label,
 		name,
 		type: 'number',
-		typeOptions: {
-			minValue: limit.min,
-			maxValue: limit.max,
-			...(limit.integer ? {} : { numberPrecision: 3 }),
-		},
-		default: limit.default,
+		typeOptions: { minValue: min, maxValue: max, ...(integer ? {} : { numberPrecision: 3 }) },
+		default: fallback,
 		description,
 		...extra,
 	};
@@ -34,6 +31,6 @@ export function readLimit(
 	value: unknown,
 	itemIndex: number,
 ): number {
-	const limit = BATCH_LIMITS[name];
+	const limit = LIMITS[name];
 	return checkNumber.call(this, value ?? limit.default, limit.label, limit, itemIndex);
 }

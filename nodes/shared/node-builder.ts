@@ -75,12 +75,13 @@ function nodeVersion(
 	spec: VersionSpec,
 ): INodeType {
 	const modules = Object.entries(spec.operations);
+	const { defaultOperation } = spec;
 	const operation: INodeProperties = {
 		displayName: 'Operation',
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		default: spec.defaultOperation,
+		default: defaultOperation,
 		options: modules.map(([value, module]) => ({ ...module.option, value })),
 	};
 	return {

@@ -7,6 +7,7 @@ import {
 	BATCH_LIMITS,
 	ID_PATTERN,
 	IN_DOUBT_POLICIES,
+	LIMITER_LIMITS,
 	RESULT_STATUSES,
 } from '../../nodes/shared/contract';
 import { SplitIntoChunks } from '../../nodes/SplitIntoChunks/SplitIntoChunks.node';
@@ -24,6 +25,7 @@ import { mockContext } from './nodes/mock-context';
  */
 
 type LimitName = keyof typeof BATCH_LIMITS;
+const LIMITS = { ...BATCH_LIMITS, ...LIMITER_LIMITS };
 const nodes: VersionedNodeType[] = [
 	new SplitIntoChunks(),
 	new Checkpoint(),
@@ -67,10 +69,10 @@ const NODE_PARAMETERS: LimitName[] = [
 describe('the wire contract, node side', () => {
 	const properties = allProperties();
 
-	it.each(NODE_PARAMETERS)(
+	it.each([...NODE_PARAMETERS, 'maxWaitMs' as const])(
 		'%s: node parameter label, default and range are the contract',
 		(name) => {
-			const limit = BATCH_LIMITS[name];
+			const limit = LIMITS[name];
 			const matches = properties.filter((p) => p.name === name);
 			expect(matches.length).toBeGreaterThan(0);
 			for (const property of matches) {

@@ -37,6 +37,11 @@ export const BATCH_LIMITS = {
 	retryAfterMs: range('Retry After (ms)', 0, 0, 86_400_000),
 } as const;
 
+/** Numeric limiter settings the nodes offer (the service's limits feature checks the same). */
+export const LIMITER_LIMITS = {
+	maxWaitMs: range('Max Wait (ms)', 60_000, 0, 600_000),
+} as const;
+
 /** Items per upload page and per Claim / Record Results request. */
 export const MAX_ITEMS_PER_REQUEST = 10_000;
 /** Largest JSON of one item (its `json`), in UTF-8 bytes; pages stay under about 1 MB. */

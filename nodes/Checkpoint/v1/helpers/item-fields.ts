@@ -19,7 +19,7 @@ export const itemFieldProperties = (operations: string[]): INodeProperties[] => 
 			required: true,
 			default: '={{ $json.batchId ?? $json.body?.batchId }}',
 			description:
-				"The batch the item belongs to. After a Split Out of the worker webhook's body.items, read it from the webhook: {{ $('Worker Webhook').first().json.body.batchId }}.",
+				"The batch the item belongs to. By default the item's batchId, else its body's (a worker webhook's call). After a Split Out of the webhook's body.items, point it at the Worker Webhook node's body.batchId.",
 			displayOptions,
 		},
 		{
@@ -29,7 +29,7 @@ export const itemFieldProperties = (operations: string[]): INodeProperties[] => 
 			required: true,
 			default: '={{ $json.itemKey ?? $json.key ?? $json.id }}',
 			description:
-				"The item's key in the batch. By default what the item carries: itemKey (Split Into Chunks, Pass Items Through), else key (a dispatched chunk), else id. After a node that replaces the item (e.g. HTTP Request), read it from the Claim node: {{ $('Checkpoint Claim').item.json.itemKey }}.",
+				"The item's key in the batch. By default what the item carries: its itemKey field (Split Into Chunks, Pass Items Through), else key (a dispatched chunk), else its ID field. After a node that replaces the item (e.g. HTTP Request), point it at the Claim node's itemKey.",
 			displayOptions,
 		},
 		{

@@ -8,7 +8,6 @@ import type { ReadItem } from '../../../shared/run-items';
 /** Mirrors service/src/limits/settings.ts, so a bad value is refused before any request. */
 export const REFILL_UNITS = Object.keys(REFILL_UNIT_MS) as RefillUnit[];
 const MAX_TOKENS = 1_000_000_000;
-export const MAX_WAIT_LIMIT_MS = 600_000;
 
 export interface LimiterSettings {
 	capacity: number;

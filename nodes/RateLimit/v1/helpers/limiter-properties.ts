@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { MAX_WAIT_LIMIT_MS } from './limiter-items';
+import { limitProperty } from '../../../shared/limits';
 
 const costOperations = ['waitForCapacity', 'split'];
 
@@ -53,16 +53,11 @@ export const limiterProperties: INodeProperties[] = [
 			'Tokens each item takes, e.g. the number of recipients of an e-mail; may be an expression',
 		displayOptions: { show: { operation: costOperations } },
 	},
-	{
-		displayName: 'Max Wait (ms)',
-		name: 'maxWaitMs',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue: MAX_WAIT_LIMIT_MS, numberPrecision: 0 },
-		default: 60000,
-		description:
-			'Longest the service may hold this execution waiting for tokens; items that would wait longer fail with retryAfterMs',
-		displayOptions: { show: { operation: ['waitForCapacity'] } },
-	},
+	limitProperty(
+		'maxWaitMs',
+		'Longest the service may hold this execution waiting for tokens; items that would wait longer fail with retryAfterMs',
+		{ displayOptions: { show: { operation: ['waitForCapacity'] } } },
+	),
 	{
 		displayName: 'Adaptive',
 		name: 'adaptive',

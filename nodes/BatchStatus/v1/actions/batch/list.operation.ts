@@ -22,8 +22,8 @@ export const description: INodeProperties[] = [
 		type: 'options',
 		default: '',
 		options: [
-			{ name: 'Any', value: '' },
 			{ name: 'Aborted', value: 'aborted' },
+			{ name: 'All States', value: '' },
 			{ name: 'Cancelled', value: 'cancelled' },
 			{ name: 'Completed', value: 'completed' },
 			{ name: 'Completed With Errors', value: 'completed_with_errors' },

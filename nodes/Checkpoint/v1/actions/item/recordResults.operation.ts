@@ -57,7 +57,7 @@ export const description: INodeProperties[] = [
 			default: '',
 			placeholder: 'e.g. invalid_recipient',
 			description:
-				'Class of a failure, used to group dead letters and to retry them by class. Default: http_<status> when known.',
+				'Class of a failure, used to group dead letters and to retry them by class. Default: http_&lt;status&gt; when known.',
 		},
 		{
 			displayName: 'Failure Kind',

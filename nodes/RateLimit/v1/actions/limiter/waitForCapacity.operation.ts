@@ -1,13 +1,12 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { checkNumber } from '../../../../shared/parameters';
+import { readLimit } from '../../../../shared/limits';
 import { runItems, type ItemOutcome } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
 import {
 	byLimiterKey,
 	limiterPath,
-	MAX_WAIT_LIMIT_MS,
 	readLimiterItem,
 	type LimiterItem,
 } from '../../helpers/limiter-items';
@@ -44,11 +43,10 @@ export async function execute(this: IExecuteFunctions) {
 		read(itemIndex): WaitingItem {
 			return {
 				...readLimiterItem.call(this, itemIndex, true),
-				maxWaitMs: checkNumber.call(
+				maxWaitMs: readLimit.call(
 					this,
+					'maxWaitMs',
 					this.getNodeParameter('maxWaitMs', itemIndex),
-					'Max Wait (ms)',
-					{ min: 0, max: MAX_WAIT_LIMIT_MS },
 					itemIndex,
 				),
 			};

@@ -72,7 +72,7 @@ export const submitBatchProperties: INodeProperties[] = [
 		name: 'keyField',
 		type: 'string',
 		default: 'id',
-		placeholder: 'e.g. id or customer.email',
+		placeholder: 'e.g. customer.email',
 		description: 'Name of the field holding the key; dots reach into nested objects',
 		displayOptions: { show: { operation: ['submitBatch'], keySource: ['field'] } },
 	},
