@@ -1,7 +1,4 @@
-import { TERMINAL_STATES } from '../../../nodes/shared/contract';
 import type { EnginePort, UiProgress } from './engine-port';
-
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 
 /** One open event stream: every batch, or one batch when `batchId` is set. */
 export interface Viewer {
@@ -15,8 +12,8 @@ export interface LiveOptions {
 	/** Least time between two progress reads of one batch, whatever the event rate. @defaultValue 500 */
 	minIntervalMs: number;
 	/**
-	 * Watched unfinished batches are read again this often without an event: Redis pub/sub drops
-	 * messages across a reconnect, and a batch's rate and ETA move between events. @defaultValue 2000
+	 * Watched running batches are read again this often without an event: Redis pub/sub drops
+	 * messages across a reconnect, and a batch's rate and ETA move between events. @defaultValue 5000
 	 */
 	resyncMs: number;
 	/** Batches remembered for resync; the oldest are forgotten past this. @defaultValue 1000 */
@@ -55,7 +52,7 @@ export class LiveProgress {
 	) {
 		this.options = {
 			minIntervalMs: 500,
-			resyncMs: 2000,
+			resyncMs: 5000,
 			maxTracked: 1000,
 			keepAliveMs: 15_000,
 			...options,
@@ -94,7 +91,7 @@ export class LiveProgress {
 		this.unsubscribe = this.port.onChange((batchId) => this.changed(batchId));
 		this.resync = setInterval(() => {
 			for (const [batchId, entry] of this.tracked)
-				if (!entry.state || !TERMINAL.has(entry.state)) this.changed(batchId);
+				if (entry.state === 'running') this.changed(batchId);
 		}, this.options.resyncMs);
 		this.keepAlive = setInterval(
 			() => this.broadcast(undefined, ': keep-alive\n\n'),
