@@ -9,7 +9,15 @@ import { Gauge } from 'prom-client';
 
 import { counter, gauge, histogram, registry } from '../metrics';
 
-export type ItemOutcome = 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'skipped';
+/** dead_lettered: failed for good; in_doubt: held (hold policy), never sent twice; skipped: duplicate key. */
+export const ITEM_OUTCOMES = [
+	'succeeded',
+	'retry_scheduled',
+	'dead_lettered',
+	'in_doubt',
+	'skipped',
+] as const;
+export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
 export type ChunkOutcome = 'ok' | 'failed' | 'released';
 export type CircuitState = 'closed' | 'half_open' | 'open';
 
@@ -125,8 +133,7 @@ export function forgetBatch(batchId: string): void {
 	if (!batches.has(batchId) || forgetting.has(batchId)) return;
 	const timer = setTimeout(() => {
 		forgetting.delete(batchId);
-		for (const outcome of ['succeeded', 'retry_scheduled', 'dead_lettered', 'skipped'])
-			batchItems.remove({ batch: batchId, outcome });
+		for (const outcome of ITEM_OUTCOMES) batchItems.remove({ batch: batchId, outcome });
 		chunksInFlight.remove({ batch: batchId });
 		batches.delete(batchId);
 	}, options.lingerMs);
