@@ -8,11 +8,11 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
-import { ensureN8n } from '../test/harness/n8n/install';
-import { startN8n } from '../test/harness/n8n/instance';
-import { packNodePackage } from '../test/harness/n8n/pack';
-import { groupAlive, portFree, tail } from '../test/harness/n8n/process';
-import { redisDataDir, startEmbeddedRedis } from './lib/redis';
+import { RedisPortInUseError, startEmbeddedRedis } from '../service/src/redis/embedded';
+import { ensureN8n } from './lib/n8n/install';
+import { startN8n } from './lib/n8n/instance';
+import { packNodePackage } from './lib/n8n/pack';
+import { groupAlive, portFree, tail } from './lib/process';
 import { generateApiKey, generatePassword, persistentSecret } from './lib/secrets';
 import { REPO_ROOT, startCompanionService } from './lib/service';
 import { importWorkflows, type ImportedWorkflow } from './lib/workflows';
@@ -79,14 +79,21 @@ async function startRedis(): Promise<string> {
 		return process.env.REDIS_URL;
 	}
 	const port = envPort('BG_REDIS_PORT', 6390);
-	const redis = await startEmbeddedRedis({
+	const logFile = join(LOGS, 'redis.log');
+	const redis = await startEmbeddedRedis(
+		DATA,
 		port,
-		dataDir: redisDataDir(DATA),
-		logFile: join(LOGS, 'redis.log'),
-		log,
+		{ info: () => undefined, warn: (_fields, message) => log(message) },
+		{ aof: 'everysec', logFile, reuseIfAnswering: false },
+	).catch((error: Error) => {
+		if (!(error instanceof RedisPortInUseError)) throw error;
+		throw new Error(
+			`${error.message}: stop it, choose another port with BG_REDIS_PORT, ` +
+				`or use it with REDIS_URL=redis://127.0.0.1:${port}`,
+		);
 	});
-	parts.push({ name: 'redis', pid: redis.pid, logFile: join(LOGS, 'redis.log'), stop: redis.stop });
-	log(`embedded Redis on ${redis.url} (AOF in ${redisDataDir(DATA)}, pid ${redis.pid})`);
+	parts.push({ name: 'redis', pid: redis.pid, logFile, stop: redis.stop });
+	log(`embedded Redis on ${redis.url} (AOF in ${redis.dir}, pid ${redis.pid})`);
 	return redis.url;
 }
 

@@ -1,14 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import {
-	cleanEnv,
-	groupAlive,
-	spawnGroup,
-	stopGroup,
-	tail,
-	waitForHttp,
-} from '../../test/harness/n8n/process';
+import { cleanEnv, groupAlive, spawnGroup, stopGroup, tail, waitForHttp } from './process';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { webhookNodes, type N8nApi, type WorkflowJson } from '../../test/harness/n8n/api';
-import type { Log } from '../../test/harness/n8n/process';
+import { webhookNodes, type N8nApi, type WorkflowJson } from './n8n/api';
+import type { Log } from './process';
 
 export interface ImportedWorkflow {
 	file: string;

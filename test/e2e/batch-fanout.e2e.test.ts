@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import type { N8nApi, WorkflowJson } from '../harness/n8n/api';
-import { sleep } from '../harness/n8n/process';
+import type { N8nApi, WorkflowJson } from '../../scripts/lib/n8n/api';
+import { sleep } from '../../scripts/lib/process';
 import { getStack, n8nClient, serviceRequest, unique, webhookChain } from './helpers';
 
 /**

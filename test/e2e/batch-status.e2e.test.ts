@@ -1,4 +1,4 @@
-import type { N8nApi } from '../harness/n8n/api';
+import type { N8nApi } from '../../scripts/lib/n8n/api';
 import { getStack, n8nClient, seedBatch, unique, webhookChain, type NodeSpec } from './helpers';
 
 const NODE_TYPE = 'n8n-nodes-batch-guardian.batchStatus';

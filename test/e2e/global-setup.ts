@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { ensureN8n } from '../../scripts/lib/n8n/install';
+import { startN8n, type N8nInstance } from '../../scripts/lib/n8n/instance';
+import { packNodePackage } from '../../scripts/lib/n8n/pack';
+import { exitOnSignals, freePort } from '../../scripts/lib/process';
 import { startCompanionService, type RunningService } from '../../scripts/lib/service';
-import { ensureN8n } from '../harness/n8n/install';
-import { startN8n, type N8nInstance } from '../harness/n8n/instance';
-import { packNodePackage } from '../harness/n8n/pack';
-import { exitOnSignals, freePort } from '../harness/n8n/process';
 import { stopStack } from './global-teardown';
 import { STACK_ENV, type StackInfo } from './stack';
 

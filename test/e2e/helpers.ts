@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 
 import { Keys } from '../../service/src/redis/keys';
-import { N8nApi, type WorkflowJson } from '../harness/n8n/api';
+import { N8nApi, type WorkflowJson } from '../../scripts/lib/n8n/api';
 import { STACK_ENV, type StackInfo } from './stack';
 
 export type { StackInfo };

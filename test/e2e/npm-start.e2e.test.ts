@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { N8nApi } from '../harness/n8n/api';
+import { N8nApi } from '../../scripts/lib/n8n/api';
 import {
 	cleanEnv,
 	freePort,
@@ -12,7 +12,7 @@ import {
 	spawnGroup,
 	stopGroup,
 	tail,
-} from '../harness/n8n/process';
+} from '../../scripts/lib/process';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const NODE_TYPES = ['batchStatus', 'checkpoint', 'rateLimit', 'splitIntoChunks'].map(

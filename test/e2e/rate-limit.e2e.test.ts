@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { N8nApi } from '../harness/n8n/api';
+import type { N8nApi } from '../../scripts/lib/n8n/api';
 import { maxInWindow, type Grant } from '../harness/rate-windows';
 import {
 	getStack,

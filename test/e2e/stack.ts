@@ -1,4 +1,4 @@
-import type { Owner } from '../harness/n8n/api';
+import type { Owner } from '../../scripts/lib/n8n/api';
 
 /** Env var through which the global setup tells test files where the stack description is. */
 export const STACK_ENV = 'BG_E2E_STACK';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { cleanEnv, run } from './process';
+import { cleanEnv, run } from '../process';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 

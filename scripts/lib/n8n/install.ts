@@ -13,7 +13,7 @@ import {
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
-import { cleanEnv, run, sleep, type Log } from './process';
+import { cleanEnv, run, sleep, type Log } from '../process';
 
 /** 2.41.3 pins a package the registry does not serve; 2.41.1 resolves (see N8N-LOCAL recipe). */
 export const N8N_VERSION = '2.41.1';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { sleep } from './process';
+import { sleep } from '../process';
 import { publicWorkflowBody, webhookPaths, type WorkflowJson } from './workflow';
 
 export type { WorkflowJson };

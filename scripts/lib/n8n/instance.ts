@@ -6,7 +6,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 
 import { N8nApi, type Owner } from './api';
 import { ensureN8n } from './install';
-import { cleanEnv, freePort, run, sleep, spawnGroup, stopGroup, tail, type Log } from './process';
+import { cleanEnv, freePort, run, sleep, spawnGroup, stopGroup, tail, type Log } from '../process';
 
 export const DEFAULT_OWNER: Owner = {
 	email: 'owner@batch-guardian.test',
