@@ -1,4 +1,7 @@
-/** Three suites: unit (no services), integration (real Redis), e2e (real n8n + service + Redis). */
+/**
+ * Suites: unit (no services), integration (real Redis), browser (Debian's Chromium against the
+ * operator view, real Redis), e2e (real n8n + service + Redis).
+ */
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 const common = {
 	testEnvironment: 'node',
@@ -13,6 +16,13 @@ module.exports = {
 			...common,
 			displayName: 'integration',
 			testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+			globalSetup: '<rootDir>/test/harness/redis-global-setup.ts',
+			globalTeardown: '<rootDir>/test/harness/redis-global-teardown.ts',
+		},
+		{
+			...common,
+			displayName: 'browser',
+			testMatch: ['<rootDir>/test/browser/**/*.browser.test.ts'],
 			globalSetup: '<rootDir>/test/harness/redis-global-setup.ts',
 			globalTeardown: '<rootDir>/test/harness/redis-global-teardown.ts',
 		},

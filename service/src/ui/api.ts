@@ -20,6 +20,8 @@ const replayBody = z.object({ errorClass: idSchema.optional() }).strict();
 const streamQuery = z.object({ batch: idSchema.optional() });
 const batchParams = z.object({ batchId: idSchema });
 
+/** Chunks whose executions the detail view lists (the first ones of the batch). */
+const CHUNKS_SHOWN = 200;
 /** Past this many unsent bytes a viewer is too slow; it is dropped and its browser reconnects. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
@@ -49,13 +51,16 @@ export function uiApi(port: EnginePort, live: LiveProgress, settings: UiSettings
 
 	router.get('/batches/:batchId', async (req, res) => {
 		const id = batchId(req);
-		const [progress, limiter, deadLetters] = await Promise.all([
+		const [progress, limiter, deadLetters, chunks] = await Promise.all([
 			port.progress(id),
 			port.limiter(id),
 			port.deadLetters(id, 50),
+			port.chunks(id, CHUNKS_SHOWN, 0),
 		]);
 		live.seen(progress);
-		res.json({ progress, limiter, deadLetters });
+		// Only chunks an n8n execution worked carry a link worth showing.
+		const executions = chunks.chunks.filter((chunk) => chunk.executions.length > 0);
+		res.json({ progress, limiter, deadLetters, executions });
 	});
 
 	router.get('/batches/:batchId/dead-letters', async (req, res) => {

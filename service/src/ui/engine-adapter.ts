@@ -30,6 +30,7 @@ export function engineAdapter(ctx: ServiceContext, batches: BatchEngine): Engine
 			return answer as { deadLetters: UiDeadLetter[]; total: number };
 		},
 		report: (batchId) => engine().report(batchId),
+		chunks: (batchId, limit, cursor) => engine().chunkList(batchId, limit, cursor),
 		limiter: async (batchId) => {
 			const { limiterKey } = await engine().progress(batchId);
 			if (!limiterKey) return null;

@@ -12,6 +12,17 @@ export interface ChunkExecution {
 	workflowId: string;
 	status: string;
 	at: string;
+	/** The execution in the n8n editor, when the service knows N8N_EDITOR_URL. */
+	url?: string;
+}
+
+export interface UiChunk {
+	chunkIndex: number;
+	items: number;
+	/** Items of the chunk not finished yet. */
+	left: number;
+	/** Its latest n8n executions (from Claim and Record Results), newest last. */
+	executions: ChunkExecution[];
 }
 
 /** The progress answer of GET /v1/batches/:id, plus what the page shows when the engine has it. */
@@ -33,12 +44,7 @@ export interface UiProgress {
 	itemsPerSecond: number;
 	etaSeconds: number | null;
 	concurrency: number;
-	chunks: {
-		total: number;
-		done: number;
-		/** Per chunk its last n8n executions, once the engine keeps them (the page links them). */
-		executions?: Array<{ chunkIndex: number; executions: ChunkExecution[] }>;
-	};
+	chunks: { total: number; done: number };
 	errorClasses: Record<string, { count: number; samples: Array<{ key: string; message: string }> }>;
 	breaker: {
 		state: 'closed' | 'open' | 'half_open';
@@ -61,8 +67,6 @@ export interface UiDeadLetter {
 	chunkIndex: number;
 	firstAt: string;
 	lastAt: string;
-	/** The n8n execution that last worked the item, once the engine keeps it. */
-	execution?: ChunkExecution;
 }
 
 export type ControlOp = 'pause' | 'resume' | 'cancel';
@@ -84,6 +88,12 @@ export interface EnginePort {
 		errorClass?: string,
 	): Promise<{ deadLetters: UiDeadLetter[]; total: number }>;
 	report(batchId: string): Promise<unknown>;
+	/** Chunks in index order from `cursor`, each with its latest n8n executions. */
+	chunks(
+		batchId: string,
+		limit: number,
+		cursor: number,
+	): Promise<{ chunks: UiChunk[]; nextCursor: string | null }>;
 	/** The batch's limiter, or null when it has none. */
 	limiter(batchId: string): Promise<LimiterState | null>;
 	/**

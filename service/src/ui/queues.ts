@@ -7,6 +7,8 @@ import type { RequestHandler } from 'express';
 import { QUEUE_STATES, watchQueueDepth } from '../observability/metrics';
 import type { RedisClient } from '../redis/connection';
 
+const FONT_CDN_LINK = /<link[^>]*href="https:\/\/fonts\.googleapis\.com[^>]*>/g;
+
 /** A BullMQ queue the operator may look into: its name and key prefix. */
 export interface QueueRef {
 	name: string;
@@ -35,8 +37,15 @@ export function queueBoard(redis: RedisClient, refs: QueueRef[], basePath: strin
 		serverAdapter,
 		options: { uiConfig: { boardTitle: 'Batch Guardian queues' } },
 	});
+	const board = serverAdapter.getRouter() as RequestHandler;
 	return {
-		handler: serverAdapter.getRouter() as RequestHandler,
+		handler: (req, res, next) => {
+			// bull-board's page links a web font CDN; the view serves nothing from elsewhere.
+			const send = res.send.bind(res);
+			res.send = (body?: unknown) =>
+				send(typeof body === 'string' ? body.replace(FONT_CDN_LINK, '') : body);
+			board(req, res, next);
+		},
 		close: async () => {
 			for (const stop of unwatch) stop();
 			await Promise.all(queues.map((queue) => queue.close()));

@@ -33,7 +33,7 @@ function h(tag, attrs, ...children) {
 		else if (name === 'style') el.style.cssText = value;
 		else el.setAttribute(name, value === true ? '' : String(value));
 	}
-	for (const child of children.flat()) {
+	for (const child of children.flat(Infinity)) {
 		if (child === undefined || child === null || child === false) continue;
 		el.append(child instanceof Node ? child : document.createTextNode(String(child)));
 	}
@@ -364,15 +364,25 @@ function errorClasses(p, deadLetters) {
 	);
 }
 
+function lastExecution(executions) {
+	return executions && executions.length > 0
+		? executionLink(executions[executions.length - 1])
+		: '–';
+}
+
 function executionLink(execution) {
 	const base = state.settings.n8nEditorUrl;
 	const label = `#${execution.id} ${execution.status}`;
-	if (!base) return h('span', { title: 'Set N8N_EDITOR_URL to link executions' }, label);
-	const href = `${base}/workflow/${encodeURIComponent(execution.workflowId)}/executions/${encodeURIComponent(execution.id)}`;
+	const href =
+		execution.url ||
+		(base && execution.workflowId
+			? `${base}/workflow/${encodeURIComponent(execution.workflowId)}/executions/${encodeURIComponent(execution.id)}`
+			: null);
+	if (!href) return h('span', { title: 'Set N8N_EDITOR_URL to link executions' }, label);
 	return h('a', { href, target: '_blank', rel: 'noopener' }, label);
 }
 
-function deadLetterTable(p, deadLetters) {
+function deadLetterTable(p, deadLetters, chunkExecutions) {
 	const base = '/batches/' + encodeURIComponent(p.batchId);
 	const canReplay = deadLetters.total > 0 && !['cancelled', 'aborted'].includes(p.state);
 	return h(
@@ -425,7 +435,7 @@ function deadLetterTable(p, deadLetters) {
 									h('td', null, d.attempts),
 									h('td', null, d.chunkIndex),
 									h('td', null, fmt.time(d.lastAt)),
-									h('td', null, d.execution ? executionLink(d.execution) : '–'),
+									h('td', null, lastExecution(chunkExecutions[d.chunkIndex])),
 								),
 							),
 						),
@@ -436,8 +446,13 @@ function deadLetterTable(p, deadLetters) {
 	);
 }
 
-function executions(p) {
-	const chunks = p.chunks.executions;
+function executionsByChunk(executions) {
+	const out = {};
+	for (const chunk of executions || []) out[chunk.chunkIndex] = chunk.executions;
+	return out;
+}
+
+function executionList(chunks) {
 	if (!chunks || chunks.length === 0) return null;
 	return h(
 		'div',
@@ -449,8 +464,8 @@ function executions(p) {
 			chunks.map((c) =>
 				h(
 					'li',
-					null,
-					`Chunk ${c.chunkIndex}: `,
+					{ 'data-chunk': c.chunkIndex },
+					`Chunk ${c.chunkIndex} (${c.items - c.left}/${c.items} done): `,
 					c.executions.map((e, i) => [i > 0 ? ', ' : '', executionLink(e)]),
 				),
 			),
@@ -459,26 +474,26 @@ function executions(p) {
 }
 
 function renderDetail() {
-	const { progress: p, limiter, deadLetters } = state.detail;
-	document
-		.getElementById('detail')
-		.replaceChildren(
-			h(
-				'div',
-				{ class: 'detail-head', 'data-batch': p.batchId },
-				h('h2', null, p.batchKey),
-				badge(p.state),
-				h('span', { class: 'percent', 'data-field': 'percent' }, `${p.percent}%`),
-			),
-			bar(p),
-			p.abortReason && h('p', { class: 'error' }, p.abortReason),
-			controls(p),
-			h('div', { class: 'grid' }, countsTable(p), facts(p, limiter)),
-			h('h3', null, 'Error classes'),
-			errorClasses(p, deadLetters),
-			deadLetterTable(p, deadLetters),
-			executions(p),
-		);
+	const { progress: p, limiter, deadLetters, executions } = state.detail;
+	// DOM's replaceChildren would print null and false: drop the parts that do not apply.
+	const parts = [
+		h(
+			'div',
+			{ class: 'detail-head', 'data-batch': p.batchId },
+			h('h2', null, p.batchKey),
+			badge(p.state),
+			h('span', { class: 'percent', 'data-field': 'percent' }, `${p.percent}%`),
+		),
+		bar(p),
+		p.abortReason && h('p', { class: 'error' }, p.abortReason),
+		controls(p),
+		h('div', { class: 'grid' }, countsTable(p), facts(p, limiter)),
+		h('h3', null, 'Error classes'),
+		errorClasses(p, deadLetters),
+		deadLetterTable(p, deadLetters, executionsByChunk(executions)),
+		executionList(executions),
+	].filter(Boolean);
+	document.getElementById('detail').replaceChildren(...parts);
 }
 
 function connect() {
