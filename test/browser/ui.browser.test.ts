@@ -26,6 +26,15 @@ async function count(page: Page, field: string): Promise<number> {
 	return Number((text ?? '').replace(/[^\d]/g, ''));
 }
 
+/** Polls (bounded) until `check` holds, for what the page shows without an event to wait on. */
+async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`page condition not met within ${timeoutMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+}
+
 const stateOf = (page: Page) => page.locator('.detail-head [data-field="state"]');
 
 describe('operator view in headless Chromium', () => {
@@ -100,13 +109,7 @@ describe('operator view in headless Chromium', () => {
 		await card.click();
 		await page.locator('.detail [data-count="succeeded"]').waitFor();
 		const before = await count(page, 'succeeded');
-		await page.waitForFunction(
-			([field, least]) => {
-				const cell = document.querySelector(`.detail [data-count="${field}"]`);
-				return Number((cell?.textContent ?? '').replace(/[^\d]/g, '')) > least;
-			},
-			['succeeded', before + 100] as const,
-		);
+		await until(async () => (await count(page, 'succeeded')) > before + 100);
 		const barWidth = await page.locator('.detail .bar .ok').evaluate((el) => el.style.width);
 		expect(parseFloat(barWidth)).toBeGreaterThan(0);
 		await page.screenshot({ path: path.join(ARTIFACTS, 'ui-progress.png'), fullPage: true });
@@ -137,7 +140,7 @@ describe('operator view in headless Chromium', () => {
 		await stateOf(page)
 			.filter({ hasText: /^completed$/ })
 			.waitFor({ timeout: 30_000 });
-		await page.waitForFunction(() => !document.querySelector('tr[data-key="item-7"]'));
+		await page.locator('tr[data-key="item-7"]').waitFor({ state: 'detached' });
 		expect(await count(page, 'succeeded')).toBe(5000);
 		expect(await count(page, 'deadLettered')).toBe(0);
 		// Nothing absent is printed as "null" or "undefined", and chunks link to their executions.
@@ -167,8 +170,9 @@ describe('operator view in headless Chromium', () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto(`${served.url}/ui/#batch=${BATCH}`);
 		await page.locator('.detail [data-count="succeeded"]').waitFor();
+		// A string runs in the page (this file is compiled without the DOM's types).
 		const overflow = await page.evaluate(
-			() => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+			'document.documentElement.scrollWidth - document.documentElement.clientWidth',
 		);
 		expect(overflow).toBeLessThanOrEqual(0);
 		await page.screenshot({ path: path.join(ARTIFACTS, 'ui-phone.png'), fullPage: true });
