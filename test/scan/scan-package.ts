@@ -33,7 +33,9 @@ interface EslintModule {
 }
 
 // tsx would turn import() into require(); these two are ES modules, so load them natively.
-const importEsm = new Function('specifier', 'return import(specifier)') as <T>(s: string) => Promise<T>;
+const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
+	s: string,
+) => Promise<T>;
 
 /** The scanner's verdict (errors only) plus every warning, from the same config it uses. */
 async function scan(scanner: Scanner, dir: string, patterns?: string[]) {
