@@ -4,9 +4,17 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 
+import { cleanEnv, freePort, run, type Log } from '../process';
 import { N8nApi, type Owner } from './api';
 import { ensureN8n } from './install';
-import { cleanEnv, freePort, run, sleep, spawnGroup, stopGroup, tail, type Log } from '../process';
+import { launchN8nProcess, type N8nProcess } from './process';
+import {
+	encryptionKeyOf,
+	prepareQueueMode,
+	processFolder,
+	processPorts,
+	type QueueModeOptions,
+} from './queue';
 
 export const DEFAULT_OWNER: Owner = {
 	email: 'owner@batch-guardian.test',
@@ -38,18 +46,29 @@ export interface StartN8nOptions {
 	/** `npm pack` output of a community package to install into `<userFolder>/.n8n/nodes`. */
 	packageTarball?: string;
 	env?: NodeJS.ProcessEnv;
+	/** The main process's log; workers and webhook processors log beside it (`n8n-worker-1.log`). */
 	logFile?: string;
 	owner?: Owner;
 	startTimeoutMs?: number;
 	log?: Log;
+	/** Run in queue mode: main plus workers (and webhook processors) on PostgreSQL and Redis. */
+	queue?: QueueModeOptions;
 }
 
 export interface N8nInstance extends N8nApi {
 	apiKey: string;
 	userFolder: string;
 	logFile: string;
+	/** The main process's pid at start; `main.pid` follows restarts. */
 	pid: number;
 	port: number;
+	main: N8nProcess;
+	/** Empty unless started in queue mode. */
+	workers: N8nProcess[];
+	webhookProcessors: N8nProcess[];
+	/** Queue mode: n8n's database and Redis key prefix. */
+	queue?: { database: string; prefix: string };
+	/** Stops every process: webhook processors, main, then workers (they finish what they run). */
 	stop(): Promise<void>;
 }
 
@@ -67,6 +86,8 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		log(`installed ${options.packageTarball} into n8n in ${Date.now() - started} ms`);
 	}
 	const port = options.port ?? (await freePort());
+	const encryptionKey = encryptionKeyOf(userFolder, options.env?.N8N_ENCRYPTION_KEY);
+	const queue = options.queue && (await prepareQueueMode(options.queue, n8nDir, encryptionKey));
 	const env = cleanEnv({
 		// Task runners are always on in n8n 2.x and spawned with Node 24 via PATH/execPath.
 		PATH: `${dirname(nodeBin)}${delimiter}${process.env.PATH ?? ''}`,
@@ -91,53 +112,129 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		N8N_LOG_LEVEL: 'warn',
 		EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'all',
 		EXECUTIONS_DATA_SAVE_ON_ERROR: 'all',
+		N8N_ENCRYPTION_KEY: encryptionKey,
+		...queue?.env,
 		...options.env,
 	});
 
 	const started = Date.now();
-	const child = spawnGroup(nodeBin, [n8nEntry, 'start'], { cwd: userFolder, env, logFile });
-	const pid = child.pid as number;
-	let exited = false;
-	child.once('exit', () => (exited = true));
 	const baseUrl = `http://127.0.0.1:${port}`;
 	const api = new N8nApi(baseUrl, owner);
+	const base = { nodeBin, n8nEntry, timeoutMs: options.startTimeoutMs ?? 120_000 };
+	const workers: N8nProcess[] = [];
+	const webhookProcessors: N8nProcess[] = [];
+	let main: N8nProcess | undefined;
 	const stop = async () => {
-		await stopGroup(pid, 30_000);
-		if (ownsFolder && !process.env.BG_KEEP_N8N)
+		await Promise.all(webhookProcessors.map((p) => p.stop()));
+		await main?.stop();
+		await Promise.all(workers.map((p) => p.stop()));
+		await queue?.cleanup().catch((error: Error) => log(`queue-mode cleanup: ${error.message}`));
+		if (ownsFolder && !process.env.BG_KEEP_N8N) {
 			rmSync(userFolder, { recursive: true, force: true });
+		}
 	};
 	try {
-		await waitUntilUp(api, options.startTimeoutMs ?? 120_000, () => !exited, logFile);
-		log(`n8n up on ${baseUrl} in ${Date.now() - started} ms (pid ${pid}, log ${logFile})`);
+		main = await launchN8nProcess({
+			...base,
+			role: 'main',
+			name: 'main',
+			userFolder,
+			env,
+			logFile,
+			port,
+			readyUrl: `${baseUrl}/healthz/readiness`,
+			// /healthz answers before migrations and the owner exist: also wait for a working login.
+			ready: () => api.login(),
+		});
+		log(`n8n up on ${baseUrl} in ${Date.now() - started} ms (pid ${main.pid}, log ${logFile})`);
 		await api.createApiKey('batch-guardian-harness', API_KEY_SCOPES);
+		if (options.queue) {
+			const helpers = await startHelpers(options.queue, { ...base, userFolder, env, logFile });
+			workers.push(...helpers.filter((p) => p.role === 'worker'));
+			webhookProcessors.push(...helpers.filter((p) => p.role === 'webhook'));
+			const names = helpers.map((p) => `${p.name} (pid ${p.pid})`).join(', ');
+			log(`queue mode: ${names} ready ${Date.now() - started} ms after start`);
+		}
 	} catch (error) {
 		await stop();
 		throw error;
 	}
-	return Object.assign(api, { userFolder, logFile, pid, port, stop });
+	return Object.assign(api, {
+		userFolder,
+		logFile,
+		pid: main.pid,
+		port,
+		main,
+		workers,
+		webhookProcessors,
+		queue: queue && { database: queue.database, prefix: queue.prefix },
+		stop,
+	});
 }
 
-/** /healthz answers before migrations and the owner exist, so also wait for a working login. */
-async function waitUntilUp(api: N8nApi, timeoutMs: number, alive: () => boolean, logFile: string) {
-	const deadline = Date.now() + timeoutMs;
-	let last = 'no answer yet';
-	while (Date.now() < deadline) {
-		if (!alive()) throw new Error(`n8n exited during start; log tail:\n${tail(logFile)}`);
-		try {
-			const ready = await fetch(`${api.baseUrl}/healthz/readiness`, {
-				signal: AbortSignal.timeout(2000),
-			});
-			if (ready.ok) {
-				await api.login();
-				return;
-			}
-			last = `readiness HTTP ${ready.status}`;
-		} catch (error) {
-			last = (error as Error).message;
-		}
-		await sleep(500);
+type HelperBase = {
+	nodeBin: string;
+	n8nEntry: string;
+	timeoutMs: number;
+	userFolder: string;
+	env: NodeJS.ProcessEnv;
+	logFile: string;
+};
+
+/**
+ * Workers and webhook processors, started side by side once main has migrated the database (each
+ * takes ~10 s to load its nodes). If one fails, the others are stopped before the error is thrown.
+ */
+async function startHelpers(queue: QueueModeOptions, base: HelperBase): Promise<N8nProcess[]> {
+	const count = (n: number | undefined) => Array.from({ length: n ?? 0 }, (_, i) => i + 1);
+	const results = await Promise.allSettled([
+		...count(queue.workers).map((i) => startHelper('worker', i, base, queue)),
+		...count(queue.webhookProcessors).map((i) => startHelper('webhook', i, base, queue)),
+	]);
+	const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+	const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+	if (failed) {
+		await Promise.all(started.map((p) => p.stop()));
+		throw failed.reason;
 	}
-	throw new Error(`n8n not up after ${timeoutMs} ms (last: ${last}); log tail:\n${tail(logFile)}`);
+	return started;
+}
+
+/** A worker or webhook processor: its own folder, ports and log, the deployment's env. */
+async function startHelper(
+	role: 'worker' | 'webhook',
+	index: number,
+	base: HelperBase,
+	queue: QueueModeOptions,
+): Promise<N8nProcess> {
+	const name = `${role}-${index}`;
+	const ports = await processPorts();
+	const encryptionKey = base.env.N8N_ENCRYPTION_KEY as string;
+	const userFolder = processFolder(base.userFolder, name, encryptionKey);
+	const env: NodeJS.ProcessEnv = {
+		...base.env,
+		N8N_USER_FOLDER: userFolder,
+		N8N_RUNNERS_BROKER_PORT: String(ports.broker),
+		...(role === 'worker'
+			? {
+					QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+					QUEUE_HEALTH_CHECK_PORT: String(ports.http),
+					N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+					N8N_LOG_LEVEL: queue.workerLogLevel ?? 'info',
+				}
+			: { N8N_PORT: String(ports.http) }),
+	};
+	return await launchN8nProcess({
+		...base,
+		role,
+		name,
+		userFolder,
+		env,
+		logFile: base.logFile.replace(/(\.log)?$/, `-${name}.log`),
+		port: ports.http,
+		args: role === 'worker' && queue.concurrency ? [`--concurrency=${queue.concurrency}`] : [],
+		readyUrl: `http://127.0.0.1:${ports.http}/healthz/readiness`,
+	});
 }
 
 /** n8n checks the owner's password against this hash; use its own bcryptjs so formats match. */
