@@ -1,26 +1,33 @@
 /**
  * `npm start`: the whole stack on one machine. Redis (embedded unless REDIS_URL), the companion
- * service, and a real n8n with this repo's freshly packed nodes and workflow templates.
- * Ctrl-C or SIGTERM stops n8n, the service and Redis, in that order.
+ * service, a local SMTP inbox (maildev), and a real n8n with this repo's freshly packed nodes and
+ * workflow templates; with N8N_WORKERS, n8n in queue mode (main + workers on PostgreSQL).
+ * Ctrl-C or SIGTERM stops n8n, the inbox, the service and Redis, in that order.
  * Settings (env): REDIS_URL, BG_REDIS_PORT, SERVICE_PORT, API_KEY, KEY_PREFIX, LOG_LEVEL,
- * N8N_PORT, N8N_OWNER_EMAIL, N8N_OWNER_PASSWORD, N8N_LOG_LEVEL, BG_WORKFLOWS_DIR, BG_DATA_DIR.
+ * N8N_PORT, N8N_OWNER_EMAIL, N8N_OWNER_PASSWORD, N8N_LOG_LEVEL, BG_WORKFLOWS_DIR, BG_DATA_DIR,
+ * BG_SMTP_PORT, BG_INBOX_PORT, N8N_WORKERS, N8N_WEBHOOK_PROCESSORS, BG_N8N_DATABASE, BG_PG_DATABASE.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 import { RedisPortInUseError, startEmbeddedRedis } from '../service/src/redis/embedded';
 import { ensureN8n } from './lib/n8n/install';
-import { startN8n } from './lib/n8n/instance';
+import {
+	upsertLocalCredentials,
+	SERVICE_CREDENTIAL,
+	type LocalCredential,
+} from './lib/credentials';
+import { startLocalInbox, type LocalInbox } from './lib/inbox';
+import { startN8n, type N8nInstance } from './lib/n8n/instance';
 import { packNodePackage } from './lib/n8n/pack';
-import { groupAlive, portFree, tail } from './lib/process';
+import type { QueueModeOptions } from './lib/n8n/queue';
+import { freePort, groupAlive, portFree, tail } from './lib/process';
 import { generateApiKey, generatePassword, persistentSecret } from './lib/secrets';
 import { REPO_ROOT, startCompanionService } from './lib/service';
 import { importWorkflows, type ImportedWorkflow } from './lib/workflows';
 
 const DATA = resolve(REPO_ROOT, process.env.BG_DATA_DIR ?? '.data');
 const LOGS = join(DATA, 'logs');
-const CREDENTIAL_TYPE = 'batchGuardianApi';
-const CREDENTIAL_NAME = 'Batch Guardian (local)';
 
 interface Part {
 	name: string;
@@ -46,6 +53,48 @@ async function requireFreePort(port: number, what: string, variable: string) {
 	if (!(await portFree(port))) {
 		throw new Error(`port ${port} for ${what} is already in use; stop that or set ${variable}`);
 	}
+}
+
+/** A port the user chose must be free; an unset one falls back from its default to any free one. */
+async function choosePort(variable: string, fallback: number, what: string): Promise<number> {
+	if (process.env[variable]) {
+		const port = envPort(variable, fallback);
+		await requireFreePort(port, what, variable);
+		return port;
+	}
+	return (await portFree(fallback)) ? fallback : await freePort();
+}
+
+const envCount = (name: string) => {
+	const value = Number(process.env[name] || 0);
+	if (!Number.isInteger(value) || value < 0 || value > 16) {
+		throw new Error(`${name} must be a whole number from 0 to 16, got '${process.env[name]}'`);
+	}
+	return value;
+};
+
+/** N8N_WORKERS=2 (and N8N_WEBHOOK_PROCESSORS=1): n8n's queue mode, kept in a database of its own. */
+function queueFromEnv(redisUrl: string): QueueModeOptions | undefined {
+	const workers = envCount('N8N_WORKERS');
+	const webhookProcessors = envCount('N8N_WEBHOOK_PROCESSORS');
+	if (workers === 0) {
+		if (webhookProcessors) throw new Error('N8N_WEBHOOK_PROCESSORS needs N8N_WORKERS (queue mode)');
+		return undefined;
+	}
+	const database = process.env.BG_N8N_DATABASE ?? 'bg_n8n';
+	return { workers, webhookProcessors, redisUrl, prefix: 'bg-n8n', postgres: { database } };
+}
+
+async function startInbox(): Promise<LocalInbox> {
+	const inbox = await startLocalInbox({
+		smtpPort: await choosePort('BG_SMTP_PORT', 1025, 'the SMTP inbox'),
+		webPort: await choosePort('BG_INBOX_PORT', 1080, 'the inbox web page'),
+		mailDir: join(DATA, 'maildev'),
+		logFile: join(LOGS, 'inbox.log'),
+	});
+	parts.push({ name: 'inbox', pid: inbox.pid, logFile: inbox.logFile, stop: inbox.stop });
+	log(`inbox on ${inbox.webUrl} (SMTP 127.0.0.1:${inbox.smtpPort}, pid ${inbox.pid})`);
+	return inbox;
 }
 
 async function shutdown(reason: string, code: number): Promise<void> {
@@ -102,7 +151,9 @@ async function main(): Promise<void> {
 	process.on('SIGTERM', () => void shutdown('SIGTERM', 143));
 	mkdirSync(LOGS, { recursive: true });
 	// One run per log file: a tail after a crash must not show an older run's lines.
-	for (const name of ['redis', 'service', 'n8n']) writeFileSync(join(LOGS, `${name}.log`), '');
+	for (const name of readdirSync(LOGS)) {
+		if (name.endsWith('.log')) writeFileSync(join(LOGS, name), '');
+	}
 
 	const servicePort = envPort('SERVICE_PORT', 3030);
 	const n8nPort = envPort('N8N_PORT', 5678);
@@ -122,7 +173,8 @@ async function main(): Promise<void> {
 	parts.push({ name: 'service', pid: service.pid, logFile: service.logFile, stop: service.stop });
 	log(`service on ${service.url} (pid ${service.pid})`);
 
-	await ensureN8n(log);
+	const inbox = await startInbox();
+	const { n8nDir } = await ensureN8n(log);
 	const packDir = join(DATA, 'pack');
 	rmSync(packDir, { recursive: true, force: true });
 	log('building and packing the node package...');
@@ -135,7 +187,9 @@ async function main(): Promise<void> {
 			generatePassword,
 		).value,
 	};
-	log(`starting n8n on port ${n8nPort} (first start migrates its database)...`);
+	const queue = queueFromEnv(redisUrl);
+	const mode = queue ? `queue mode, ${queue.workers} worker(s)` : 'one process';
+	log(`starting n8n on port ${n8nPort}, ${mode} (first start migrates its database)...`);
 	const n8n = await startN8n({
 		port: n8nPort,
 		userFolder: join(DATA, 'n8n'),
@@ -143,34 +197,43 @@ async function main(): Promise<void> {
 		owner,
 		logFile: join(LOGS, 'n8n.log'),
 		env: { N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info' },
+		queue,
 		log,
 	});
+	// Stopped in reverse: webhook processors and workers first; n8n.stop() then stops what is left.
 	parts.push({ name: 'n8n', pid: n8n.pid, logFile: n8n.logFile, stop: n8n.stop });
+	for (const helper of [...n8n.workers, ...n8n.webhookProcessors]) {
+		const name = `n8n-${helper.name}`;
+		parts.push({ name, pid: helper.pid, logFile: helper.logFile, stop: helper.stop });
+	}
 
-	// Upsert, so a changed API_KEY or SERVICE_PORT reaches the saved credential too.
-	const data = { baseUrl: service.url, apiKey: apiKey.value };
-	const found = (await n8n.listCredentials()).find(
-		(c) => c.name === CREDENTIAL_NAME && c.type === CREDENTIAL_TYPE,
-	);
-	const credentialInput = { name: CREDENTIAL_NAME, type: CREDENTIAL_TYPE, data };
-	const credentialId = found?.id ?? (await n8n.createCredential(credentialInput));
-	if (found) await n8n.updateCredential(found.id, credentialInput);
-
+	const credentials = await upsertLocalCredentials(n8n, {
+		service: { url: service.url, apiKey: apiKey.value },
+		smtp: { host: '127.0.0.1', port: inbox.smtpPort },
+		n8nDir,
+		postgresDatabase: process.env.BG_PG_DATABASE ?? 'postgres',
+	});
+	const serviceCredential = credentials.find((c) => c.type === SERVICE_CREDENTIAL.type)!;
 	const workflows = await importWorkflows(
 		n8n,
 		process.env.BG_WORKFLOWS_DIR ?? join(REPO_ROOT, 'workflows'),
-		{ type: CREDENTIAL_TYPE, ref: { id: credentialId, name: CREDENTIAL_NAME } },
+		{
+			type: serviceCredential.type,
+			ref: { id: serviceCredential.id, name: serviceCredential.name },
+		},
 		log,
 	);
-	printSummary({ n8nUrl: n8n.baseUrl, owner, serviceUrl: service.url, apiKey, workflows });
+	printSummary({ n8n, owner, serviceUrl: service.url, apiKey, inbox, credentials, workflows });
 	watchParts();
 }
 
 function printSummary(info: {
-	n8nUrl: string;
+	n8n: N8nInstance;
 	owner: { email: string; password: string };
 	serviceUrl: string;
 	apiKey: { source: string };
+	inbox: LocalInbox;
+	credentials: LocalCredential[];
 	workflows: ImportedWorkflow[];
 }) {
 	const keyWhere =
@@ -180,10 +243,12 @@ function printSummary(info: {
 	const lines = [
 		'',
 		'Batch Guardian is running.',
-		`  n8n editor     ${info.n8nUrl}/`,
+		`  n8n editor     ${info.n8n.baseUrl}/`,
 		`  n8n login      ${info.owner.email} / ${info.owner.password}`,
+		...queueLines(info.n8n),
 		`  service        ${info.serviceUrl}  (API key ${keyWhere}; header x-api-key)`,
-		`  credential     '${CREDENTIAL_NAME}' in n8n points at the service`,
+		`  inbox          ${info.inbox.webUrl}/  (SMTP 127.0.0.1:${info.inbox.smtpPort})`,
+		...info.credentials.map((c) => `  credential     '${c.name}' in n8n -> ${c.target}`),
 		`  logs           ${LOGS}`,
 	];
 	if (info.workflows.length === 0) lines.push('  workflows      none in workflows/');
@@ -194,6 +259,20 @@ function printSummary(info: {
 	}
 	lines.push('', 'Press Ctrl-C to stop.', '');
 	console.log(lines.join('\n'));
+}
+
+function queueLines(n8n: N8nInstance): string[] {
+	if (!n8n.queue) return [];
+	const helpers = [...n8n.workers, ...n8n.webhookProcessors];
+	return [
+		`  n8n mode       queue: main (pid ${n8n.main.pid}) + ${helpers.length} process(es) on ` +
+			`PostgreSQL database ${n8n.queue.database}, Redis prefix ${n8n.queue.prefix}`,
+		...helpers.map((p) =>
+			p.role === 'worker'
+				? `  n8n ${p.name.padEnd(10)} pid ${p.pid}, log ${p.logFile}`
+				: `  n8n ${p.name.padEnd(10)} pid ${p.pid}, webhooks at http://127.0.0.1:${p.port}/webhook/...`,
+		),
+	];
 }
 
 /** A part that dies on its own takes the stack down with it, with the reason on screen. */

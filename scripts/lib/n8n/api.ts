@@ -199,6 +199,16 @@ export class N8nApi {
 		return await this.paginate('/credentials');
 	}
 
+	/** Creates the credential, or updates the one of that name and type (so a changed port reaches it). */
+	async upsertCredential(input: { name: string; type: string; data: object }): Promise<string> {
+		const found = (await this.listCredentials()).find(
+			(c) => c.name === input.name && c.type === input.type,
+		);
+		if (!found) return await this.createCredential(input);
+		await this.updateCredential(found.id, input);
+		return found.id;
+	}
+
 	async listExecutions(query: {
 		workflowId?: string;
 		status?: 'canceled' | 'error' | 'running' | 'success' | 'waiting';
