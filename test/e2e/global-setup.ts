@@ -30,6 +30,7 @@ const log = (message: string) => process.stderr.write(`[e2e] ${message}\n`);
 /**
  * Starts the whole stack once for all e2e files: the shared Redis (or REDIS_URL), the companion
  * service with a run-unique key prefix, and a real n8n with our freshly packed package installed.
+ * BG_E2E_N8N_WORKERS=2 runs that n8n in queue mode (main + workers on the local PostgreSQL).
  */
 export default async function globalSetup(): Promise<void> {
 	exitOnSignals();
@@ -73,6 +74,7 @@ async function startStack(runtime: E2eRuntime): Promise<void> {
 	log(`service ready on ${runtime.service.url} in ${Date.now() - mark} ms`);
 
 	mark = Date.now();
+	const workers = Number(process.env.BG_E2E_N8N_WORKERS || 0);
 	runtime.n8n = await startN8n({
 		userFolder: join(runDir, 'n8n'),
 		packageTarball: tarball,
@@ -80,6 +82,7 @@ async function startStack(runtime: E2eRuntime): Promise<void> {
 		env: process.env.BG_E2E_N8N_LOG_LEVEL
 			? { N8N_LOG_LEVEL: process.env.BG_E2E_N8N_LOG_LEVEL }
 			: {},
+		queue: workers > 0 ? { workers, redisUrl } : undefined,
 		log,
 	});
 	log(`n8n ready on ${runtime.n8n.baseUrl} in ${Date.now() - mark} ms`);
@@ -95,6 +98,7 @@ async function startStack(runtime: E2eRuntime): Promise<void> {
 			pid: runtime.n8n.pid,
 			userFolder: runtime.n8n.userFolder,
 			logFile: runtime.n8n.logFile,
+			workers: runtime.n8n.workers.map(({ name, pid, logFile }) => ({ name, pid, logFile })),
 		},
 		service: {
 			url: runtime.service.url,

@@ -15,6 +15,8 @@ export interface StackInfo {
 		pid: number;
 		userFolder: string;
 		logFile: string;
+		/** Queue-mode workers (BG_E2E_N8N_WORKERS); empty when n8n runs as one process. */
+		workers: Array<{ name: string; pid: number; logFile: string }>;
 	};
 	service: {
 		url: string;
