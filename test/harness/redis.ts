@@ -31,7 +31,11 @@ export async function startPrivateRedis(
 	const port = options.port ?? (await freePort());
 	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bg-redis-'));
 	const aof = options.aof === true ? 'always' : (options.aof ?? false);
-	const redis = await startEmbeddedRedis(dataDir, port, quiet, { aof, reuseIfAnswering: false });
+	const redis = await startEmbeddedRedis(dataDir, port, quiet, {
+		aof,
+		reuseIfAnswering: false,
+		ownProcessGroup: false,
+	});
 	return {
 		url: redis.url,
 		port,

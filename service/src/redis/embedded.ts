@@ -21,6 +21,12 @@ export interface EmbeddedRedisOptions {
 	/** When something already answers PING on the port: reuse it (default) or refuse to start. */
 	reuseIfAnswering?: boolean;
 	startTimeoutMs?: number;
+	/**
+	 * Run in a process group of its own (default), so a Ctrl-C meant for the parent does not stop
+	 * Redis before the parent is done with it. Tests say false: a runner killed with its whole
+	 * group (a timeout, Ctrl-C) then takes its private Redis with it instead of leaking it.
+	 */
+	ownProcessGroup?: boolean;
 }
 
 export interface EmbeddedRedis {
@@ -57,9 +63,8 @@ export class RedisPortInUseError extends Error {
 }
 
 /**
- * Starts a private redis-server bound to 127.0.0.1 with its data in `<dataDir>/redis`. The server
- * runs in its own process group, so a Ctrl-C meant for its parent does not stop it before the
- * parent has finished with it; a parent that exits without stopping it sends it SIGTERM.
+ * Starts a private redis-server bound to 127.0.0.1 with its data in `<dataDir>/redis`. A parent
+ * that exits without stopping it sends it SIGTERM.
  */
 export async function startEmbeddedRedis(
 	dataDir: string,
@@ -90,7 +95,9 @@ export async function startEmbeddedRedis(
 
 	const launch = async (): Promise<void> => {
 		const out = openSync(logFile, 'a');
-		child = spawn('redis-server', args, { stdio: ['ignore', out, out], detached: true });
+		const detached = options.ownProcessGroup ?? true;
+		child = spawn('redis-server', args, { stdio: ['ignore', out, out], detached });
+		if (detached) groupLeaders.add(child);
 		closeSync(out);
 		child.unref();
 		const started = child;
@@ -177,10 +184,12 @@ process.once('exit', () => {
 	for (const child of running) signalGroup(child, 'SIGTERM');
 });
 
-/** The whole group: an AOF rewrite runs in a forked child that must go with its parent. */
+const groupLeaders = new WeakSet<ChildProcess>();
+
+/** The whole group when it has one: an AOF rewrite runs in a child that must go with its parent. */
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 	try {
-		if (child.pid) process.kill(-child.pid, signal);
+		if (child.pid) process.kill(groupLeaders.has(child) ? -child.pid : child.pid, signal);
 	} catch {
 		// Already gone.
 	}
