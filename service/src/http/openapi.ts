@@ -46,11 +46,33 @@ const ERROR_TEXT: Record<number, string> = {
 	404: 'No such resource',
 	409: 'The resource is in a state that does not allow this',
 	413: 'Body larger than MAX_BODY_BYTES',
+	415: 'Body not application/json (UTF-8), or a content-encoding other than gzip, deflate, br',
 	503: 'Redis unreachable',
 };
 
 const jsonSchema = (schema: z.ZodType): unknown =>
 	z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+
+/** Methods of the described routes whose path pattern matches `path` (for 405 answers). */
+export function allowedMethods(path: string): string[] {
+	const methods = operations
+		.filter((op) => patternOf(op.path).test(path))
+		.map((op) => op.method.toUpperCase());
+	return [...new Set(methods)];
+}
+
+const patterns = new Map<string, RegExp>();
+function patternOf(routePath: string): RegExp {
+	let pattern = patterns.get(routePath);
+	if (!pattern) {
+		const escaped = routePath
+			.split(/:[A-Za-z]+/)
+			.map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+			.join('[^/]+');
+		patterns.set(routePath, (pattern = new RegExp(`^${escaped}/?$`)));
+	}
+	return pattern;
+}
 
 export function openApiDocument(): Record<string, unknown> {
 	const paths: Record<string, Record<string, unknown>> = {};
@@ -78,7 +100,8 @@ export function openApiDocument(): Record<string, unknown> {
 					: {}),
 			},
 		};
-		for (const status of [400, 401, ...(op.errors ?? [])]) {
+		const bodyErrors = ['post', 'put', 'patch'].includes(op.method) ? [413, 415] : [];
+		for (const status of [400, 401, ...bodyErrors, ...(op.errors ?? [])]) {
 			responses[status] = {
 				description: ERROR_TEXT[status] ?? 'Error',
 				content: { 'application/json': { schema: errorSchema } },
