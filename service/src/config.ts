@@ -28,6 +28,15 @@ export const configSchema = z.object({
 		.max(512 * 1024 * 1024)
 		.default(16 * 1024 * 1024),
 	SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+	// HTTP server: how slowly a client may send and how many may connect (slowloris, floods).
+	/** Longest a client may take to send a request's headers; then 408 and the socket closes. */
+	HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+	/** Longest a client may take to send a whole request; answers (long-polls, acquires) may take longer. */
+	HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+	/** An idle keep-alive socket is closed after this long. */
+	HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+	/** Open connections at once; further ones are closed as they arrive. */
+	HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1024),
 	// Batches: dispatch of chunks to worker webhooks.
 	/** Sent as x-batch-guardian-secret on every chunk POST so workers can reject strangers. */
 	DISPATCH_SECRET: z.string().min(1).optional(),
