@@ -4,6 +4,7 @@ import { batchesRouter } from './batches/router';
 import type { ServiceContext } from './context';
 import { readinessRouter, livenessRouter } from './health/router';
 import { requireApiKey } from './http/auth';
+import { jsonBody } from './http/body';
 import { errorHandler, unknownRoute } from './http/errors';
 import { openApiRouter } from './http/openapi';
 import { limitsRouter } from './limits/router';
@@ -17,7 +18,7 @@ export function createApp(ctx: ServiceContext): Express {
 	app.use(livenessRouter());
 	// Authenticate before parsing, so an unauthenticated client cannot make us read a large body.
 	app.use(requireApiKey(ctx.config.API_KEY));
-	app.use(express.json({ limit: ctx.config.MAX_BODY_BYTES, strict: true }));
+	app.use(jsonBody(ctx.config.MAX_BODY_BYTES));
 	app.use(readinessRouter(ctx));
 	app.use(metricsRouter());
 	app.use(openApiRouter());

@@ -2,6 +2,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 
 import type { ServiceContext } from '../context';
+import { requiredBody } from '../http/body';
 import { describeRoute } from '../http/openapi';
 import { idSchema, parse } from '../http/validate';
 import { Limiter } from './limiter';
@@ -73,7 +74,7 @@ export function limitsRouter(ctx: ServiceContext): Router {
 	});
 	router.put(base, async (req, res) => {
 		const limiterKey = keyOf(req.params);
-		const settings = parse(limiterSettingsSchema, req.body, 'settings');
+		const settings = parse(limiterSettingsSchema, requiredBody(req), 'settings');
 		sendState(res, await limiter.configure(limiterKey, settings));
 	});
 
@@ -104,7 +105,7 @@ export function limitsRouter(ctx: ServiceContext): Router {
 	});
 	router.post(`${base}/acquire`, async (req, res) => {
 		const limiterKey = keyOf(req.params);
-		const body = parse(acquireBody, req.body ?? {}, 'body');
+		const body = parse(acquireBody, requiredBody(req), 'body');
 		// A caller that hangs up (execution cancelled, timeout) gives its reserved slot back.
 		const hangUp = new AbortController();
 		res.on('close', () => {
@@ -131,7 +132,7 @@ export function limitsRouter(ctx: ServiceContext): Router {
 	});
 	router.post(`${base}/take`, async (req, res) => {
 		const limiterKey = keyOf(req.params);
-		const body = parse(takeBody, req.body ?? {}, 'body');
+		const body = parse(takeBody, requiredBody(req), 'body');
 		res.json(await limiter.take(limiterKey, body.costs, body.settings));
 	});
 
@@ -146,7 +147,7 @@ export function limitsRouter(ctx: ServiceContext): Router {
 	});
 	router.post(`${base}/throttle`, async (req, res) => {
 		const limiterKey = keyOf(req.params);
-		const body = parse(throttleBody, req.body ?? {}, 'body');
+		const body = parse(throttleBody, requiredBody(req), 'body');
 		sendState(res, await limiter.reportThrottle(limiterKey, body.retryAfterMs, body.settings));
 	});
 
