@@ -240,10 +240,13 @@ function limiterError(code: number, limiterKey: string, reply: string[]): ApiErr
 		);
 	}
 	if (code === -2) {
+		const [, cost, index, capacity] = reply;
+		const field = Number(index) >= 0 ? `costs.${index}` : 'cost';
 		return new ApiError(
 			400,
 			'cost_above_capacity',
-			`Invalid cost: ${reply[1]} is above the capacity of limiter '${limiterKey}'; it could never be granted. Raise capacity or acquire in smaller parts`,
+			`Invalid ${field}: cost ${cost} is above capacity ${capacity} of limiter '${limiterKey}'; it could never be granted, so nothing was. Raise capacity or split the cost`,
+			[{ path: field, message: `cost ${cost} is above capacity ${capacity}` }],
 		);
 	}
 	return new ApiError(500, 'internal', `Limiter script answered unknown code ${code}`);

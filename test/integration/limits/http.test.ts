@@ -99,7 +99,7 @@ describe('limiter HTTP API (real Redis)', () => {
 			const res = await authed(service.app).post(`/v1/limiters/small/${path}`).send(body);
 			expect(res.status).toBe(400);
 			expect(res.body.error.code).toBe('cost_above_capacity');
-			expect(res.body.error.message).toMatch(/6 is above the capacity of limiter 'small'/);
+			expect(res.body.error.message).toMatch(/cost 6 is above capacity 5 of limiter 'small'/);
 		}
 	});
 

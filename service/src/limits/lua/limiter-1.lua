@@ -20,7 +20,8 @@
     acquire  code 1 granted after a = waitMs; code 0 refused, a = retryAfterMs
     take     code 1, a = items granted, b = retryAfterMs for the next item
     others   code 1
-  Errors: -1 limiter not configured, -2 cost above capacity (a = the cost).
+  Errors: -1 limiter not configured; -2 cost above capacity: { -2, cost, index, capacity }
+    (index: 0-based position in take's list, -1 for acquire), nothing granted.
 ]]
 local CUT = 0.5 -- adaptive: multiply the rate by this on a throttle
 local FLOOR = 0.1 -- adaptive: never below this share of the configured refill
@@ -79,7 +80,7 @@ local code, a, b = 1, 0, 0
 
 if op == 'acquire' then
   local cost, maxWait = tonumber(ARGV[8]), tonumber(ARGV[9])
-  if cost > capacity then return { -2, tostring(cost) } end
+  if cost > capacity then return { -2, tostring(cost), '-1', tostring(capacity) } end
   local newTat = math.max(tat, now) + cost * interval
   local wait = math.max(0, newTat - capacity * interval - now)
   if wait > maxWait then
@@ -88,11 +89,16 @@ if op == 'acquire' then
     tat, granted, a = newTat, granted + cost, wait
   end
 elseif op == 'take' then
+  -- A cost that could never be granted refuses the whole list, wherever it stands in it.
+  for i = 8, #ARGV do
+    if tonumber(ARGV[i]) > capacity then
+      return { -2, ARGV[i], tostring(i - 8), tostring(capacity) }
+    end
+  end
   local available = capacity - math.max(0, tat - now) / interval
   local sum, count = 0, 0
   for i = 8, #ARGV do
     local cost = tonumber(ARGV[i])
-    if cost > capacity then return { -2, tostring(cost) } end
     -- A hair of tolerance: float refill arithmetic must not refuse a token that is due.
     if sum + cost > available + 1e-6 then break end
     sum, count = sum + cost, count + 1
