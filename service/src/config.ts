@@ -52,6 +52,29 @@ export const configSchema = z.object({
 	BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
 	/** Longest a chunk waits for its limiter's tokens before it is put back and tried later. */
 	LIMITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+	/** `host:port,host:port`: seed nodes of a Redis Cluster (then REDIS_URL is not used). */
+	REDIS_CLUSTER_NODES: z
+		.string()
+		.regex(
+			/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/,
+			'REDIS_CLUSTER_NODES must be host:port pairs separated by commas, e.g. 10.0.0.1:7000,10.0.0.2:7000',
+		)
+		.optional(),
+	/** Finished batches (items, dead letters, report) are kept this long, then expire. */
+	BATCH_RETENTION_HOURS: z.coerce.number().positive().max(87_600).default(168),
+	/** A limiter key nobody used for this long is forgotten, settings included. */
+	LIMITER_IDLE_HOURS: z.coerce.number().positive().max(87_600).default(168),
+	/** A chunk's items take at most this many bytes of JSON (one larger item goes alone). */
+	MAX_CHUNK_BYTES: z.coerce
+		.number()
+		.int()
+		.min(1024)
+		.max(512 * 1024 * 1024)
+		.default(8 * 1024 * 1024),
+	/** How long a request that carries outcomes is held, retrying, while Redis is away. */
+	REDIS_RETRY_MS: z.coerce.number().int().min(0).max(300_000).default(20_000),
+	/** How often each process settles expired leases and re-queues lost chunk jobs. */
+	SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 	/** n8n's editor as operators open it; the progress page links chunks to their executions there. */
 	N8N_EDITOR_URL: z
 		.url({

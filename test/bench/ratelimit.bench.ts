@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 
 import { createApp } from '../../service/src/app';
+import { assembleBatches } from '../../service/src/batches';
 import { configSchema } from '../../service/src/config';
 import { createLogger } from '../../service/src/logger';
 import { createRedis } from '../../service/src/redis/connection';
@@ -61,7 +62,7 @@ export async function run(args: string[]): Promise<void> {
 	} finally {
 		await service.stop();
 		const cleaner = createRedis(redis.url);
-		await deleteByPrefix(cleaner, prefix);
+		await deleteByPrefix({ redis: cleaner }, prefix);
 		await cleaner.quit();
 		await redis.own?.stop();
 	}
@@ -99,13 +100,15 @@ async function startService(redisUrl: string, prefix: string) {
 		LOG_LEVEL: 'silent',
 	});
 	const redis = createRedis(redisUrl);
-	const app = createApp({
+	const ctx = {
 		config,
 		redis,
-		redisUrl,
+		redisTarget: { url: redisUrl },
 		keys: new Keys(prefix),
 		logger: createLogger('silent'),
-	});
+	};
+	const batches = assembleBatches(ctx);
+	const app = createApp(ctx, batches);
 	const server = await new Promise<Server>((resolve) => {
 		const s = app.listen(0, '127.0.0.1', () => resolve(s));
 	});
@@ -115,6 +118,7 @@ async function startService(redisUrl: string, prefix: string) {
 		stop: async () => {
 			server.closeAllConnections();
 			await new Promise((resolve) => server.close(resolve));
+			await batches.stop(0);
 			await redis.quit();
 		},
 	};

@@ -1,84 +1,90 @@
+import { digest, MAX_ITEM_BYTES, TERMINAL_STATES } from '../../../nodes/shared/contract';
 import type { ServiceContext } from '../context';
-import { notFound } from '../http/errors';
-import { Breaker } from './breaker';
-import { ChunkQueue } from './chunk-queue';
-import { Dispatcher, newLeaseId } from './dispatcher';
-import { BatchEvents } from './events';
-import { notifyMilestone } from './milestones';
-import { Pacer } from './pacer';
-import { loadBatch, readDeadLetters, type LoadedBatch } from './progress';
-import { buildReport } from './report';
-import {
-	TERMINAL_STATES,
-	type BatchProgress,
-	type CreateBatchInput,
-	type ResultError,
-} from './schemas';
-import { failureOfRecord } from './outcomes';
-import { BatchStore, type BatchSettings, type SettleResult } from './store';
+import { ApiError, notFound } from '../http/errors';
+import { redisNow } from '../redis/connection';
+import { whileRedisAway } from '../redis/retry';
+import type { Breaker } from './dispatch/breaker';
+import type { ChunkQueue } from './dispatch/chunk-queue';
+import { newLeaseId } from './dispatch/dispatcher';
+import { failureOfRecord } from './dispatch/outcomes';
+import type { BatchEvents } from './events';
+import type { BatchProgress, CreateBatchInput, ResultError } from './http/schemas';
+import type { Notices } from './notices';
+import { loadBatch, readDeadLetters, readExecutions, type LoadedBatch } from './progress';
+import { buildBatchReport, executionLinks } from './report';
+import type { BatchCommands, Execution, Followups, ItemResult } from './state/commands';
 
-/** Re-queues chunks whose job add was lost (a crash between cutting a chunk and adding its job). */
-const SWEEP_MS = 30_000;
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 
-/** The batch feature's engine: what the HTTP handlers call; owns the queue and the dispatcher. */
+export interface RecordInput {
+	key: string;
+	status: 'succeeded' | 'failed' | 'released';
+	error?: ResultError;
+	retryAfterMs?: number;
+}
+
+/**
+ * What the HTTP handlers (and the live page) call. Every change is one script in
+ * state/commands.ts; this class adds what surrounds it: the batch index, chunk jobs and notices
+ * a change leaves to do, and the retry while Redis is away for requests that carry outcomes.
+ */
 export class BatchEngine {
-	readonly store: BatchStore;
-	readonly chunks: ChunkQueue;
-	private readonly breaker: Breaker;
-	private readonly events: BatchEvents;
-	private dispatcher?: Dispatcher;
-	private sweeper?: NodeJS.Timeout;
-
-	constructor(private readonly ctx: ServiceContext) {
-		this.store = new BatchStore(ctx);
-		this.chunks = new ChunkQueue(ctx, this.store);
-		this.breaker = new Breaker(ctx, this.store);
-		this.events = new BatchEvents(ctx);
-	}
-
-	startDispatcher(): void {
-		if (this.dispatcher) return;
-		this.dispatcher = new Dispatcher(
-			this.ctx,
-			this.store,
-			this.chunks,
-			this.breaker,
-			new Pacer(this.ctx),
-			{ afterSettle: (settings, result) => this.afterSettle(settings, result) },
-		);
-		this.dispatcher.start();
-		this.sweeper = setInterval(() => {
-			this.sweep().catch((error: unknown) =>
-				this.ctx.logger.warn({ err: (error as Error).message }, 'chunk sweep failed'),
-			);
-		}, SWEEP_MS);
-		this.sweeper.unref();
-	}
-
-	/** Stops taking chunks (in-flight ones get graceMs), ends long-polls, closes connections. */
-	async stop(graceMs: number): Promise<void> {
-		clearInterval(this.sweeper);
-		await this.dispatcher?.stop(graceMs);
-		await this.events.close();
-		await this.chunks.close();
-	}
+	constructor(
+		private readonly ctx: ServiceContext,
+		private readonly commands: BatchCommands,
+		private readonly chunks: ChunkQueue,
+		private readonly notices: Notices,
+		private readonly breaker: Breaker,
+		readonly events: BatchEvents,
+	) {}
 
 	async create(input: CreateBatchInput): Promise<BatchProgress & { created: boolean }> {
-		const { created } = await this.store.create(input);
-		return { created, ...(await this.progress(input.batchKey)) };
+		const batchId = input.batchKey;
+		// Listed before it exists: a crash in between leaves an entry List skips, never a batch
+		// nobody can find.
+		const now = await this.retrying(() => redisNow(this.ctx.redis));
+		await this.retrying(() => this.ctx.redis.zadd(this.ctx.keys.batchIndex(), 'NX', now, batchId));
+		await this.retrying(() =>
+			this.ctx.redis.zadd(this.ctx.keys.activeBatches(), 'NX', now, batchId),
+		);
+		const reply = await this.retrying(() => this.commands.create(batchId, this.fields(input)));
+		return { created: reply.created, ...(await this.progress(batchId)) };
 	}
 
-	async append(batchId: string, items: Array<{ key: string; json: unknown }>, final: boolean) {
-		const { accepted, duplicates } = await this.store.append(batchId, items);
-		if (final) await this.store.seal(batchId);
-		await this.enqueue(batchId);
+	async append(
+		batchId: string,
+		items: Array<{ key: string; json: unknown }>,
+		final: boolean,
+		pageId?: string,
+	) {
+		const encoded = items.map((item, index) => {
+			const json = JSON.stringify(item.json);
+			const bytes = Buffer.byteLength(json);
+			if (bytes > MAX_ITEM_BYTES) {
+				throw new ApiError(
+					413,
+					'item_too_large',
+					`Item ${index} ('${item.key}') is ${bytes} bytes of JSON; at most ${MAX_ITEM_BYTES} per item. Send a reference (an id or URL) instead of large content.`,
+				);
+			}
+			return { key: item.key, json };
+		});
+		const reply = await this.retrying(() => this.commands.append(batchId, pageId, encoded));
+		await this.follow(batchId, reply);
+		if (final) await this.follow(batchId, await this.retrying(() => this.commands.seal(batchId)));
 		const progress = await this.progress(batchId);
-		return { batchId, accepted, duplicates, state: progress.state, counts: progress.counts };
+		return {
+			batchId,
+			accepted: reply.accepted,
+			duplicates: reply.duplicates,
+			replayed: reply.replayed,
+			state: progress.state,
+			counts: progress.counts,
+		};
 	}
 
 	async seal(batchId: string): Promise<BatchProgress> {
-		await this.store.seal(batchId);
-		await this.enqueue(batchId);
+		await this.follow(batchId, await this.retrying(() => this.commands.seal(batchId)));
 		return this.progress(batchId);
 	}
 
@@ -93,10 +99,10 @@ export class BatchEngine {
 		for (let scanned = 0; batches.length < limit && scanned < 2000; scanned += 200) {
 			const ids = await this.ctx.redis.zrevrange(this.ctx.keys.batchIndex(), offset, offset + 199);
 			if (ids.length === 0) return { batches, nextCursor: null };
-			for (const id of ids) {
+			const loaded = await Promise.all(ids.map((id) => loadBatch(this.ctx, this.breaker, id)));
+			for (const batch of loaded) {
 				offset++;
-				const loaded = await loadBatch(this.ctx, this.store, this.breaker, id);
-				if (loaded && (!state || loaded.progress.state === state)) batches.push(loaded.progress);
+				if (batch && (!state || batch.progress.state === state)) batches.push(batch.progress);
 				if (batches.length >= limit) break;
 			}
 		}
@@ -106,9 +112,9 @@ export class BatchEngine {
 
 	/** Long-poll: answers when the batch is finished, or when timeoutMs is up. */
 	async wait(batchId: string, timeoutMs: number, gone: AbortSignal) {
-		const deadline = Date.now() + timeoutMs;
+		const deadline = performance.now() + timeoutMs;
 		for (;;) {
-			const listening = await this.events.listen(batchId);
+			const listening = await this.events.next(batchId);
 			let progress: BatchProgress;
 			try {
 				progress = await this.progress(batchId);
@@ -116,8 +122,8 @@ export class BatchEngine {
 				listening.cancel();
 				throw error;
 			}
-			const done = TERMINAL_STATES.has(progress.state);
-			const left = deadline - Date.now();
+			const done = TERMINAL.has(progress.state);
+			const left = deadline - performance.now();
 			if (done || left <= 0 || gone.aborted) {
 				listening.cancel();
 				return { done, progress };
@@ -136,90 +142,203 @@ export class BatchEngine {
 	}
 
 	async control(batchId: string, op: 'pause' | 'resume' | 'cancel' | 'concurrency', value = 0) {
-		const { wake } = await this.store.control(batchId, op, value);
-		await this.chunks.wake(batchId, wake);
+		const reply = await this.retrying(() => this.commands.control(batchId, op, value));
+		await this.follow(batchId, reply);
 		if (op === 'cancel') await this.chunks.removeQueued(batchId);
 		return this.progress(batchId);
 	}
 
 	async deadLetters(batchId: string, limit: number, errorClass?: string) {
 		await this.load(batchId);
-		return readDeadLetters(this.ctx, this.store, batchId, limit, errorClass);
+		return readDeadLetters(this.ctx, batchId, limit, errorClass);
 	}
 
 	async replay(batchId: string, errorClass?: string) {
-		const { replayed } = await this.store.replay(batchId, errorClass);
-		await this.enqueue(batchId);
-		return { replayed, errorClass: errorClass ?? null, ...(await this.progress(batchId)) };
+		const reply = await this.retrying(() => this.commands.replay(batchId, errorClass));
+		if (reply.replayed > 0) {
+			await this.ctx.redis.zadd(this.ctx.keys.activeBatches(), reply.now, batchId);
+		}
+		await this.follow(batchId, reply);
+		return {
+			replayed: reply.replayed,
+			errorClass: errorClass ?? null,
+			...(await this.progress(batchId)),
+		};
 	}
 
 	async report(batchId: string) {
-		const batch = await this.load(batchId);
-		const { deadLetters } = await readDeadLetters(this.ctx, this.store, batchId, 1000);
-		const classes = await this.ctx.redis.hgetall(this.store.part(batchId, 'dead-classes'));
-		return buildReport(batch, deadLetters, classes);
+		return buildBatchReport(this.ctx, await this.load(batchId));
 	}
 
-	async claim(batchId: string, keys: string[], lease: string | undefined, leaseMs: number) {
-		const newLease = newLeaseId();
-		const answer = await this.store.claim(batchId, keys, lease, newLease, leaseMs);
-		return { ...answer, lease: lease ?? newLease };
+	/** Chunks of a batch with their range, items left and latest executions (n8n links). */
+	async chunkList(batchId: string, limit: number, cursor: number) {
+		const batch = await this.load(batchId);
+		const total = batch.progress.chunks.total;
+		const indexes = Array.from(
+			{ length: Math.max(0, Math.min(limit, total - cursor)) },
+			(_, i) => cursor + i,
+		);
+		const packed =
+			indexes.length > 0
+				? await this.ctx.redis.hmget(
+						this.ctx.keys.batchPart(batchId, 'chunks'),
+						...indexes.map(String),
+					)
+				: [];
+		const executions = await readExecutions(this.ctx, batchId, indexes);
+		const chunks = indexes.map((chunkIndex, i) => {
+			const [start, stop, left, generation, started] = (packed[i] ?? '0|0|0|0|0')
+				.split('|')
+				.map(Number);
+			return {
+				chunkIndex,
+				items: stop - start,
+				left,
+				generation,
+				started: started === 1,
+				executions: executionLinks(executions[String(chunkIndex)], this.ctx.config.N8N_EDITOR_URL),
+			};
+		});
+		const next = cursor + indexes.length;
+		return { chunks, nextCursor: next < total ? String(next) : null };
+	}
+
+	async claim(
+		batchId: string,
+		keys: string[],
+		options: { lease?: string; leaseMs: number; claimId?: string; execution?: Execution },
+	) {
+		const newLease = options.claimId
+			? `c.${digest(`${batchId}:${options.claimId}`)}`
+			: newLeaseId();
+		const reply = await this.retrying(() =>
+			this.commands.claim(
+				batchId,
+				options.lease,
+				newLease,
+				options.leaseMs,
+				options.execution,
+				keys,
+			),
+		);
+		await this.follow(batchId, reply);
+		return {
+			claimed: reply.claimed,
+			skipped: reply.skipped.map((skip) =>
+				skip.dueAt ? { ...skip, dueAt: new Date(skip.dueAt).toISOString() } : skip,
+			),
+			lease: options.lease ?? newLease,
+			leaseExpiresAt: new Date(reply.leaseExp).toISOString(),
+			state: reply.state,
+		};
 	}
 
 	async record(
 		batchId: string,
 		lease: string | undefined,
-		results: Array<{ key: string; status: 'succeeded' | 'failed'; error?: ResultError }>,
+		results: RecordInput[],
+		execution?: Execution,
 	) {
-		const settled = await this.store.settle(
-			batchId,
-			lease,
-			undefined,
-			results.map((result) =>
-				result.status === 'succeeded'
-					? { key: result.key, succeeded: true }
-					: { key: result.key, succeeded: false, ...failureOfRecord(result.error) },
-			),
+		const outcomes: ItemResult[] = results.map((result) => {
+			if (result.status === 'succeeded') return { key: result.key, outcome: 'succeeded' };
+			if (result.status === 'released') {
+				return {
+					key: result.key,
+					outcome: 'released',
+					retryAfterMs: result.retryAfterMs ?? result.error?.retryAfterMs ?? 0,
+				};
+			}
+			const failure = failureOfRecord(result.error);
+			return { key: result.key, outcome: 'failed', ...failure };
+		});
+		const reply = await this.retrying(() =>
+			this.commands.settle(batchId, lease, execution, outcomes),
 		);
-		const settings = await this.store.settings(batchId);
-		if (settings) await this.afterSettle(settings, settled);
-		const { succeeded, retryScheduled, deadLettered, ignored } = settled;
-		return { succeeded, retryScheduled, deadLettered, ignored };
+		await this.follow(batchId, reply);
+		if (reply.state === 'aborted') await this.chunks.removeQueued(batchId);
+		const progress = await this.progress(batchId);
+		return {
+			batchId,
+			chunkIndexes: reply.chunks,
+			succeeded: reply.succeeded,
+			retryScheduled: reply.retryScheduled,
+			deadLettered: reply.deadLettered,
+			released: reply.released,
+			ignored: reply.ignored,
+			progress: {
+				state: progress.state,
+				percent: progress.percent,
+				counts: progress.counts,
+				itemsPerSecond: progress.itemsPerSecond,
+				etaSeconds: progress.etaSeconds,
+			},
+		};
 	}
 
-	private async afterSettle(settings: BatchSettings, result: SettleResult): Promise<void> {
-		await this.chunks.wake(settings.batchId, result.wake);
-		if (result.newState === 'aborted') {
-			this.ctx.logger.warn(
-				{ batchId: settings.batchId },
-				'batch aborted: failure threshold passed',
-			);
-			await this.chunks.removeQueued(settings.batchId);
-		}
-		if (result.milestone > 0 && settings.milestoneUrl) {
-			notifyMilestone(
-				this.ctx,
-				settings.milestoneUrl,
-				result.milestone,
-				await this.progress(settings.batchId),
-			);
-		}
+	/** Deletes a finished batch now (retention would have done it later). */
+	async delete(batchId: string): Promise<{ batchId: string; deleted: true }> {
+		await this.retrying(() => this.commands.delete(batchId));
+		await this.ctx.redis.zrem(this.ctx.keys.batchIndex(), batchId);
+		await this.ctx.redis.zrem(this.ctx.keys.activeBatches(), batchId);
+		await this.chunks.removeQueued(batchId).catch(() => undefined);
+		return { batchId, deleted: true };
 	}
 
-	private async enqueue(batchId: string): Promise<void> {
-		const settings = await this.store.settings(batchId);
-		if (settings?.targetUrl) await this.chunks.enqueuePending(batchId, settings.priority);
+	private async follow(batchId: string, followups: Followups): Promise<void> {
+		await this.chunks.follow(batchId, followups);
+		await this.notices.follow(batchId, followups.notices);
 	}
 
-	private async sweep(): Promise<void> {
-		const ids = await this.ctx.redis.zrevrange(this.ctx.keys.batchIndex(), 0, 999);
-		for (const id of ids) {
-			if ((await this.ctx.redis.scard(this.store.part(id, 'unqueued'))) > 0) await this.enqueue(id);
+	/**
+	 * Changes are retried while Redis is away (a restart, a failover), up to REDIS_RETRY_MS: each
+	 * is idempotent (create by key, pages by id, results by lease, claims by claim id), so a retry
+	 * after a lost reply does not count twice.
+	 */
+	private retrying<T>(operation: () => Promise<T>): Promise<T> {
+		return whileRedisAway(operation, performance.now() + this.ctx.config.REDIS_RETRY_MS, {
+			onRetry: (error, attempt) =>
+				this.ctx.logger.warn({ attempt, err: (error as Error).message }, 'Redis away: retrying'),
+		});
+	}
+
+	private fields(input: CreateBatchInput): Record<string, string | number> {
+		const retentionMs = Math.round(this.ctx.config.BATCH_RETENTION_HOURS * 3_600_000);
+		const fields: Record<string, string | number> = {
+			batchKey: input.batchKey,
+			chunkSize: input.chunkSize,
+			chunkSizeNow: input.chunkSize,
+			chunkBytes: this.ctx.config.MAX_CHUNK_BYTES,
+			concurrency: input.concurrency,
+			maxAttempts: input.maxAttempts,
+			backoffInitialMs: input.backoff.initialMs,
+			backoffMaxMs: input.backoff.maxMs,
+			priority: input.priority,
+			timeoutMs: input.timeoutMs,
+			inDoubt: input.inDoubt,
+			retentionMs,
+			meta: JSON.stringify(input.meta),
+		};
+		if (input.targetUrl) fields.targetUrl = input.targetUrl;
+		if (input.limiterKey) fields.limiterKey = input.limiterKey;
+		if (input.milestoneUrl) fields.milestoneUrl = input.milestoneUrl;
+		if (input.completionUrl) fields.completionUrl = input.completionUrl;
+		if (input.failureThreshold) {
+			fields.failureRatio = input.failureThreshold.ratio;
+			fields.failureMinSample = input.failureThreshold.minSample;
 		}
+		if (input.adaptiveChunkSize) {
+			const { targetSeconds, min, max } = input.adaptiveChunkSize;
+			fields.adaptive = 1;
+			fields.adaptiveTargetMs = Math.round(targetSeconds * 1000);
+			fields.adaptiveMin = min;
+			fields.adaptiveMax = max;
+			fields.chunkSizeNow = Math.max(min, Math.min(max, input.chunkSize));
+		}
+		return fields;
 	}
 
 	private async load(batchId: string): Promise<LoadedBatch> {
-		const loaded = await loadBatch(this.ctx, this.store, this.breaker, batchId);
+		const loaded = await loadBatch(this.ctx, this.breaker, batchId);
 		if (!loaded) throw notFound(`No batch '${batchId}'; Submit Batch returns the batchId to use`);
 		return loaded;
 	}

@@ -1,5 +1,6 @@
-import type { LoadedBatch } from './progress';
-import type { DeadLetter } from './schemas';
+import type { ServiceContext } from '../context';
+import { readDeadLetters, readExecutions, type LoadedBatch } from './progress';
+import type { DeadLetter } from './http/schemas';
 
 /** What to do about each kind of failure, for the report's remediation list. */
 const ADVICE: Array<[RegExp, string]> = [
@@ -24,19 +25,39 @@ const ADVICE: Array<[RegExp, string]> = [
 		/^lease_expired$/,
 		'Attempts never reported: make the worker answer or call Record Results before timeoutMs.',
 	],
+	[
+		/^in_doubt$/,
+		'Items in doubt: their attempt never reported, so they may or may not have taken effect. Check the target (e.g. the mail log), then replay the in_doubt class for those that did not arrive.',
+	],
 ];
+
+type Executions = Awaited<ReturnType<typeof readExecutions>>;
+
+/** The report of a batch as the API and the completion notice give it. */
+export async function buildBatchReport(ctx: ServiceContext, batch: LoadedBatch) {
+	const batchId = batch.progress.batchId;
+	const { deadLetters } = await readDeadLetters(ctx, batchId, 1000);
+	const classes = await ctx.redis.hgetall(ctx.keys.batchPart(batchId, 'dead-classes'));
+	const chunkIndexes = [...new Set(deadLetters.map((dead) => dead.chunkIndex))].filter(
+		(i) => i >= 0,
+	);
+	const executions = await readExecutions(ctx, batchId, chunkIndexes);
+	return buildReport(batch, deadLetters, classes, executions, ctx.config.N8N_EDITOR_URL);
+}
 
 /** The final report in the BatchJobResult shape (snake_case), plus abort reason and advice. */
 export function buildReport(
 	batch: LoadedBatch,
 	deadLetters: DeadLetter[],
 	deadClasses: Record<string, string>,
+	executions: Executions = {},
+	editorUrl?: string,
 ) {
 	const { progress, hash } = batch;
 	const { counts } = progress;
 	const processed = counts.succeeded + counts.deadLettered;
 	const started = progress.startedAt ?? progress.createdAt;
-	const end = progress.finishedAt ? Date.parse(progress.finishedAt) : Date.now();
+	const end = progress.finishedAt ? Date.parse(progress.finishedAt) : batch.now;
 	const durationSeconds = Math.max(0, (end - Date.parse(started)) / 1000);
 	const errorCategories = Object.fromEntries(
 		Object.entries(deadClasses).map(([errorClass, count]) => [errorClass, Number(count)]),
@@ -54,7 +75,8 @@ export function buildReport(
 			total_items: counts.total,
 			processed,
 			succeeded: counts.succeeded,
-			failed: counts.deadLettered,
+			failed: counts.deadLettered - counts.inDoubt,
+			in_doubt: counts.inDoubt,
 			skipped: counts.skipped,
 			duration_seconds: Math.round(durationSeconds * 1000) / 1000,
 			items_per_second:
@@ -67,6 +89,9 @@ export function buildReport(
 			timestamp: dead.lastAt,
 			chunk_index: dead.chunkIndex,
 			retry_attempts: dead.attempts,
+			...(dead.httpCode ? { http_code: dead.httpCode } : {}),
+			...(dead.inDoubt ? { in_doubt: dead.inDoubt } : {}),
+			executions: executionLinks(executions[String(dead.chunkIndex)], editorUrl),
 		})),
 		error_categories: errorCategories,
 		error_samples: Object.fromEntries(
@@ -75,7 +100,7 @@ export function buildReport(
 		last_checkpoint: {
 			chunk_index: progress.chunks.done - 1,
 			processed_count: processed,
-			timestamp: progress.finishedAt ?? new Date().toISOString(),
+			timestamp: progress.finishedAt ?? new Date(batch.now).toISOString(),
 		},
 		metadata: {
 			chunk_size: Number(hash.chunkSize),
@@ -89,4 +114,19 @@ export function buildReport(
 			.filter((advice, i, all): advice is string => !!advice && all.indexOf(advice) === i),
 		meta: progress.meta,
 	};
+}
+
+/** Executions of a chunk with links into the n8n editor when N8N_EDITOR_URL is set. */
+export function executionLinks(
+	entries: Executions[string] | undefined,
+	editorUrl: string | undefined,
+): Array<Executions[string][number] & { url?: string }> {
+	return (entries ?? []).map((entry) =>
+		editorUrl && entry.workflowId
+			? {
+					...entry,
+					url: `${editorUrl.replace(/\/+$/, '')}/workflow/${encodeURIComponent(entry.workflowId)}/executions/${encodeURIComponent(entry.id)}`,
+				}
+			: entry,
+	);
 }

@@ -1,14 +1,11 @@
 import { z } from 'zod';
 
+import { ID_PATTERN, ID_RULE } from '../../../nodes/shared/contract';
+
 import { validationError } from './errors';
 
 /** Batch ids, item keys, limiter keys and cursor names share one rule (nodes check it too). */
-export const idSchema = z
-	.string()
-	.regex(
-		/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
-		'must be 1-128 characters: letters, digits, dot, underscore, colon or dash, starting with a letter or digit',
-	);
+export const idSchema = z.string().regex(ID_PATTERN, ID_RULE);
 
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
 	// zod hands the object schema to the error map; keep its fields for "did you mean" hints.

@@ -137,6 +137,8 @@ describe('batches: pause, resume, cancel, concurrency, replay, wait (real Redis)
 		expect(report.summary.duration_seconds).toBeGreaterThanOrEqual(0);
 		expect(report.errors).toHaveLength(5);
 		expect(report.errors[0]).toEqual({
+			executions: [],
+			http_code: 422,
 			item_identifier: expect.any(String),
 			error_type: expect.any(String),
 			error_message: expect.any(String),

@@ -1,3 +1,4 @@
+import { BatchReads } from '../../../service/src/batches/state/reads';
 import { createTestService, type TestService } from '../../harness/service';
 import { api, items } from './helpers';
 
@@ -43,14 +44,12 @@ describe('batches: create, append, seal (real Redis)', () => {
 			sealed: true,
 			chunks: { total: 3, done: 0 },
 		});
-		expect(await ctx.redis.lrange(ctx.keys.batchPart('b-create', 'chunk:2'), 0, -1)).toEqual([
-			'item-20',
-			'item-21',
-			'item-22',
-			'item-23',
-			'item-24',
-			'item-30',
-		]);
+		// Chunks are ranges of arrival order: the last one holds the five left and item-30.
+		const chunks = (await api(app).get('/v1/batches/b-create/chunks')).body.chunks;
+		expect(chunks.map((c: { items: number }) => c.items)).toEqual([10, 10, 6]);
+		const reads = new BatchReads(ctx);
+		for (const key of ['item-20', 'item-24', 'item-30'])
+			expect((await reads.item('b-create', key))?.chunkIndex).toBe(2);
 		// Sealing again is a no-op; appending after it is refused.
 		expect((await api(app).post('/v1/batches/b-create/seal')).status).toBe(200);
 		const late = await api(app).post('/v1/batches/b-create/items', { items: items(1, 100) });
@@ -61,11 +60,10 @@ describe('batches: create, append, seal (real Redis)', () => {
 	});
 
 	it('queues one BullMQ job per chunk holding only references', async () => {
-		const { app, ctx } = service;
+		const { app } = service;
 		await api(app).post('/v1/batches', settings);
 		await api(app).post('/v1/batches/b-create/items', { items: items(25), final: true });
-		const { batchEngine } = await import('../../../service/src/batches');
-		const jobs = await batchEngine(ctx).chunks.queue.getJobs(['wait', 'prioritized', 'delayed']);
+		const jobs = await service.batches.chunks.queue.getJobs(['wait', 'prioritized', 'delayed']);
 		expect(jobs.map((job) => job.data).sort((a, b) => a.chunkIndex - b.chunkIndex)).toEqual([
 			{ batchId: 'b-create', chunkIndex: 0, generation: 0 },
 			{ batchId: 'b-create', chunkIndex: 1, generation: 0 },

@@ -9,7 +9,8 @@ import {
 } from './helpers';
 
 describe('batches: dispatch to the worker webhook (real Redis, dispatcher started)', () => {
-	const f = dispatchFixture({ DISPATCH_SECRET: 'sink-secret' });
+	// A short lease grace: a POST that times out leaves its items leased until grace runs out.
+	const f = dispatchFixture({ DISPATCH_SECRET: 'sink-secret', LEASE_GRACE_MS: '300' });
 
 	it('POSTs one request per chunk with leases, idempotency keys and the secret; 2xx marks unrecorded items succeeded', async () => {
 		f.sink = await startSink();

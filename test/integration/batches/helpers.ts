@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../service/src/redis/connection';
 import request from 'supertest';
 
 import type { Config } from '../../../service/src/config';
@@ -181,7 +181,7 @@ export async function eventually<T>(
 
 /** Every key under a batch and its contents, to prove a refused request changed nothing. */
 export async function snapshotBatch(
-	redis: Redis,
+	redis: RedisClient,
 	prefix: string,
 ): Promise<Record<string, unknown>> {
 	const keys = (await redis.keys(`${prefix}:batch*`)).sort();

@@ -1,3 +1,4 @@
+import { BatchReads } from '../../../service/src/batches/state/reads';
 import { createTestService, type TestService } from '../../harness/service';
 import { api, items } from './helpers';
 
@@ -27,7 +28,7 @@ describe('batches: Claim and Record Results with leases (real Redis)', () => {
 		const second = await claim({ keys: ['item-0', 'item-2', 'nope'] });
 		expect(second.body.claimed).toEqual(['item-2']);
 		expect(second.body.skipped).toEqual([
-			{ key: 'item-0', reason: 'leased' },
+			{ key: 'item-0', reason: 'leased', dueAt: expect.any(String) },
 			{ key: 'nope', reason: 'unknown' },
 		]);
 		expect(second.body.lease).not.toBe(first.body.lease);
@@ -35,7 +36,15 @@ describe('batches: Claim and Record Results with leases (real Redis)', () => {
 			lease: first.body.lease,
 			results: [{ key: 'item-0', status: 'succeeded' }],
 		});
-		expect(done.body).toEqual({ succeeded: 1, retryScheduled: 0, deadLettered: 0, ignored: [] });
+		expect(done.body).toMatchObject({
+			succeeded: 1,
+			retryScheduled: 0,
+			deadLettered: 0,
+			released: 0,
+			ignored: [],
+			chunkIndexes: [0],
+			progress: { state: 'running', counts: { succeeded: 1 } },
+		});
 		const third = await claim({ keys: ['item-0'] });
 		expect(third.body.skipped).toEqual([{ key: 'item-0', reason: 'finished' }]);
 		// With the lease of the attempt, its own items are confirmed, others are not.
@@ -70,9 +79,9 @@ describe('batches: Claim and Record Results with leases (real Redis)', () => {
 			lease: fresh.body.lease,
 			results: [{ key: 'item-3', status: 'succeeded' }],
 		});
-		expect(again.body.ignored).toEqual([{ key: 'item-3', reason: 'finished' }]);
-		const { ctx } = service;
-		expect(await ctx.redis.hget(ctx.keys.batchPart('b-lease', 'attempts'), 'item-3')).toBe('2');
+		expect(again.body.ignored).toEqual([{ key: 'item-3', reason: 'already_recorded' }]);
+		const reads = new BatchReads(service.ctx);
+		expect((await reads.item('b-lease', 'item-3'))?.attempts).toBe(2);
 		const progress = (await api(service.app).get('/v1/batches/b-lease')).body;
 		expect(progress.counts).toMatchObject({ succeeded: 1, total: 6 });
 	});
@@ -105,9 +114,9 @@ describe('batches: Claim and Record Results with leases (real Redis)', () => {
 			'http_429',
 			'timeout',
 		]);
-		const { ctx } = service;
-		const due = Number(await ctx.redis.hget(ctx.keys.batchPart('b-lease', 'due'), 'item-0'));
-		expect(due - Date.now()).toBeGreaterThan(55_000);
+		const item0 = await new BatchReads(service.ctx).item('b-lease', 'item-0');
+		const now = Number((await service.ctx.redis.time())[0]) * 1000;
+		expect((item0?.dueAt ?? 0) - now).toBeGreaterThan(55_000);
 		// Without a lease a running batch may still be recorded (e.g. a Loop workflow).
 		const direct = await record({ results: [{ key: 'item-5', status: 'succeeded' }] });
 		expect(direct.body.succeeded).toBe(1);

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 
 import { createApp } from '../../../service/src/app';
+import { assembleBatches } from '../../../service/src/batches';
 import { authed, hammer, maxInWindow, sleep, withLimiterService } from './helpers';
 
 describe('limiter acquire (real Redis)', () => {
@@ -39,8 +40,10 @@ describe('limiter acquire (real Redis)', () => {
 	}, 15_000);
 
 	it('serves waiters in arrival order, across two service apps on one Redis', async () => {
-		const second = new Redis(env.service.ctx.redisUrl);
-		const other = createApp({ ...env.service.ctx, redis: second });
+		const second = new Redis(env.service.ctx.redisTarget.url);
+		const otherCtx = { ...env.service.ctx, redis: second };
+		const otherBatches = assembleBatches(otherCtx);
+		const other = createApp(otherCtx, otherBatches);
 		try {
 			await configure('fifo', 1, 10);
 			await env.limiter.acquire('fifo', 1, 0); // drain the bucket: everyone below must queue
@@ -62,6 +65,7 @@ describe('limiter acquire (real Redis)', () => {
 			await Promise.all(calls);
 			expect(finished).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
 		} finally {
+			await otherBatches.stop(0);
 			second.disconnect();
 		}
 	});
@@ -92,8 +96,10 @@ describe('limiter acquire (real Redis)', () => {
 	});
 
 	it('two service apps on one Redis share one budget', async () => {
-		const second = new Redis(env.service.ctx.redisUrl);
-		const other = createApp({ ...env.service.ctx, redis: second });
+		const second = new Redis(env.service.ctx.redisTarget.url);
+		const otherCtx = { ...env.service.ctx, redis: second };
+		const otherBatches = assembleBatches(otherCtx);
+		const other = createApp(otherCtx, otherBatches);
 		try {
 			await configure('shared', 4, 10);
 			const started = Date.now();
@@ -108,6 +114,7 @@ describe('limiter acquire (real Redis)', () => {
 			// Both apps handed out grants from the same bucket.
 			expect(new Set(grants.map((g) => g.caller % 2))).toEqual(new Set([0, 1]));
 		} finally {
+			await otherBatches.stop(0);
 			second.disconnect();
 		}
 	}, 10_000);

@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { DelayedError, Worker, type Job } from 'bullmq';
+
+import type { ServiceContext } from '../../context';
+import type { Logger } from '../../logger';
+import { counter } from '../../metrics';
+import { createBlockingRedis, type RedisClient } from '../../redis/connection';
+import { whileRedisAway } from '../../redis/retry';
+import type { BatchEvents } from '../events';
+import type { Notices } from '../notices';
+import type { BatchCommands, DispatchAnswer, StartReply } from '../state/commands';
+import type { BatchReads, BatchSettings } from '../state/reads';
+import type { Breaker, BreakerGate } from './breaker';
+import { CHUNK_QUEUE, type ChunkJobData, type ChunkQueue } from './chunk-queue';
+import { deliverChunk } from './delivery';
+import type { Pacer } from './pacer';
+
+/** A parked job's safety wake-up, in case the promote that should wake it was lost. */
+const PARK_MS = 60_000;
+/** Dispatches of one chunk per job run before it yields its place to other chunks. */
+const MAX_ROUNDS = 10;
+
+const dispatchedItems = counter(
+	'bg_batch_dispatched_items_total',
+	'Items POSTed to worker webhooks, by how the POST ended',
+	['outcome'],
+);
+
+export const newLeaseId = (): string =>
+	`l-${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
+
+type Leased = Extract<StartReply, { kind: 'leased' }>;
+
+/**
+ * The BullMQ worker that runs chunk jobs: pace by the limiter (nothing leased yet), lease the
+ * chunk's due items, POST them, settle what the answer says about the items the worker did not
+ * record itself, then delay the job to the next due time or finish it. BullMQ's lock and
+ * stalled-job check hand a dead process's chunks to another; leases make sure only items that
+ * never reported are sent again. Every delay is measured on Redis TIME (`now` of each reply).
+ */
+export class Dispatcher {
+	private worker?: Worker<ChunkJobData>;
+	private connection?: RedisClient;
+	private readonly shutdown = new AbortController();
+
+	constructor(
+		private readonly ctx: ServiceContext,
+		private readonly commands: BatchCommands,
+		private readonly reads: BatchReads,
+		private readonly chunks: ChunkQueue,
+		private readonly breaker: Breaker,
+		private readonly pacer: Pacer,
+		private readonly notices: Notices,
+		private readonly events: BatchEvents,
+	) {
+		// Every dispatch in flight listens for shutdown.
+		setMaxListeners(0, this.shutdown.signal);
+	}
+
+	start(): void {
+		if (this.worker) return;
+		const { config } = this.ctx;
+		this.connection = createBlockingRedis(this.ctx.redisTarget);
+		this.connection.on('error', () => undefined);
+		this.worker = new Worker<ChunkJobData>(CHUNK_QUEUE, (job, token) => this.process(job, token), {
+			connection: this.connection,
+			prefix: this.ctx.keys.bullPrefix,
+			concurrency: config.DISPATCH_CONCURRENCY,
+			lockDuration: config.DISPATCH_LOCK_MS,
+			stalledInterval: config.DISPATCH_LOCK_MS,
+			// A stalled chunk is safe to run again (leases guard its items), so never fail it for that.
+			maxStalledCount: 1_000_000,
+		});
+		this.worker.on('error', (error) =>
+			this.ctx.logger.warn({ err: error.message }, 'chunk worker error'),
+		);
+	}
+
+	/** Stops taking chunks; in-flight POSTs get graceMs to finish, then are cut and left in doubt. */
+	async stop(graceMs: number): Promise<void> {
+		const worker = this.worker;
+		if (!worker) return;
+		this.worker = undefined;
+		const closing = worker.close();
+		const timer = setTimeout(() => this.shutdown.abort(), graceMs);
+		await closing.finally(() => clearTimeout(timer));
+		await this.connection?.quit().catch(() => this.connection?.disconnect());
+	}
+
+	private async process(job: Job<ChunkJobData>, token?: string): Promise<void> {
+		const { batchId, chunkIndex, generation } = job.data;
+		const log = this.ctx.logger.child({ batchId, chunkIndex, generation });
+		for (let round = 0; round < MAX_ROUNDS; round++) {
+			const settings = await this.reads.settings(batchId);
+			if (!settings?.targetUrl) return;
+			const gate = await this.breaker.acquire(settings.targetUrl, settings.timeoutMs);
+			if (!gate.go) return this.delay(job, token, gate.retryAt - gate.now);
+			let tokens = 0;
+			let maxItems = 0;
+			if (settings.limiterKey) {
+				const peek = await this.commands.peek(batchId, chunkIndex, generation);
+				if (peek.kind !== 'ready') {
+					await this.releaseProbe(settings, gate);
+					return this.idle(job, token, batchId, peek);
+				}
+				const paced = await this.paceUntilStopped(settings, peek.due, log);
+				if (!paced.granted) {
+					await this.releaseProbe(settings, gate);
+					return this.delay(job, token, paced.retryAfterMs);
+				}
+				tokens = paced.tokens;
+				maxItems = paced.tokens > 0 ? peek.due : 0;
+			}
+			const lease = newLeaseId();
+			const leaseMs = settings.timeoutMs + this.ctx.config.LEASE_GRACE_MS;
+			const start = await this.commands.startDispatch(
+				batchId,
+				chunkIndex,
+				generation,
+				lease,
+				leaseMs,
+				maxItems,
+			);
+			const leased = start.kind === 'leased' ? start.items.length : 0;
+			await this.pacer.giveBack(settings.limiterKey, tokens - leased);
+			if (start.kind !== 'leased') {
+				await this.releaseProbe(settings, gate);
+				return this.idle(job, token, batchId, start);
+			}
+			await this.chunks.follow(batchId, start, settings.priority);
+			await this.notices.follow(batchId, start.notices);
+			if (this.shutdown.signal.aborted) {
+				const { wake } = await this.commands.releaseDispatch(batchId, lease);
+				await this.chunks.wake(batchId, wake);
+				await this.releaseProbe(settings, gate);
+				return;
+			}
+			await this.send(settings, chunkIndex, lease, start, gate.go && gate.probe, log);
+			if (this.shutdown.signal.aborted) return;
+		}
+		return this.delay(job, token, 0);
+	}
+
+	/** Waits for tokens; a cancel or pause of the batch meanwhile gives the reservation back. */
+	private async paceUntilStopped(settings: BatchSettings, due: number, log: Logger) {
+		const stop = new AbortController();
+		const onShutdown = (): void => stop.abort();
+		this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+		let waiting = true;
+		let current: { cancel(): void } | undefined;
+		void (async () => {
+			while (waiting) {
+				const next = await this.events.next(settings.batchId);
+				current = next;
+				if (!waiting) return next.cancel();
+				const state = await next.changed;
+				if (['paused', 'cancelled', 'aborted', 'deleted'].includes(state)) stop.abort();
+			}
+		})().catch(() => undefined);
+		try {
+			return await this.pacer.pace(settings.limiterKey, due, stop.signal, log);
+		} finally {
+			waiting = false;
+			current?.cancel();
+			this.shutdown.signal.removeEventListener('abort', onShutdown);
+			stop.abort();
+		}
+	}
+
+	/** POSTs one dispatch and settles what its answer says. */
+	private async send(
+		settings: BatchSettings,
+		chunkIndex: number,
+		lease: string,
+		start: Leased,
+		probe: boolean,
+		log: Logger,
+	): Promise<void> {
+		const targetUrl = settings.targetUrl as string;
+		const sentAt = performance.now();
+		// The lease's end on the local monotonic clock: how long an outcome may be retried.
+		const leaseDeadline = sentAt + (start.leaseExp - start.now);
+		const result = await deliverChunk(
+			targetUrl,
+			{
+				batchId: settings.batchId,
+				chunkIndex,
+				attempt: Math.max(...start.items.map((item) => item.attempt)),
+				lease,
+				items: start.items,
+			},
+			{
+				timeoutMs: settings.timeoutMs,
+				secret: this.ctx.config.DISPATCH_SECRET,
+				shutdown: this.shutdown.signal,
+			},
+		);
+		const durationMs = performance.now() - sentAt;
+		const answer = this.answerOf(result, settings.inDoubt);
+		dispatchedItems.inc({ outcome: answer.mode }, start.items.length);
+		if (answer.mode !== 'ok') {
+			log.warn({ lease, errorClass: answer.errorClass, mode: answer.mode }, answer.message);
+		}
+		const transient = answer.mode !== 'ok' && answer.transient && !('shutdown' in result);
+		const breakerOutcome = 'shutdown' in result ? 'release' : transient ? 'failure' : 'success';
+		if (breakerOutcome !== 'release' || probe) {
+			const { openedAt } = await this.breaker.record(targetUrl, breakerOutcome);
+			if (openedAt) {
+				log.warn({ targetUrl }, 'circuit opened: target failed repeatedly');
+				await this.notices.follow(
+					settings.batchId,
+					await this.commands.addNotice(settings.batchId, 'circuit_open', openedAt),
+				);
+			}
+		}
+		const closed = await whileRedisAway(
+			() => this.commands.closeDispatch(settings.batchId, lease, answer, durationMs),
+			leaseDeadline,
+			{
+				onRetry: (error, attempt) =>
+					log.warn(
+						{ lease, attempt, err: (error as Error).message },
+						'Redis away: retrying to record the dispatch outcome',
+					),
+			},
+		);
+		if (closed.chunkSize) {
+			log.info(
+				{
+					from: closed.chunkSize.from,
+					to: closed.chunkSize.to,
+					durationMs: Math.round(durationMs),
+				},
+				'adaptive chunk size changed',
+			);
+		}
+		await this.chunks.follow(settings.batchId, closed, settings.priority);
+		await this.notices.follow(settings.batchId, closed.notices);
+		if (closed.state === 'aborted') {
+			log.warn('batch aborted: failure threshold passed');
+			await this.chunks.removeQueued(settings.batchId);
+		}
+	}
+
+	/** What a POST's outcome means for the items the worker did not record itself. */
+	private answerOf(
+		result: Awaited<ReturnType<typeof deliverChunk>>,
+		inDoubt: BatchSettings['inDoubt'],
+	): DispatchAnswer {
+		if (result.ok) return { mode: 'ok' };
+		if ('shutdown' in result) {
+			return {
+				mode: 'doubt',
+				transient: true,
+				errorClass: 'shutdown',
+				message: 'the service shut down while the POST was in flight',
+			};
+		}
+		const { failure, sent } = result;
+		if (!sent) return { mode: 'fail', ...failure };
+		if (failure.httpCode === undefined) return { mode: 'doubt', ...failure };
+		// A 5xx: the worker ran but did not say which items it worked.
+		if (failure.httpCode >= 500 && inDoubt === 'hold') return { mode: 'unsure', ...failure };
+		return { mode: 'fail', ...failure };
+	}
+
+	/** A chunk that cannot dispatch now: finish, park or delay its job, per the reply. */
+	private async idle(
+		job: Job<ChunkJobData>,
+		token: string | undefined,
+		batchId: string,
+		reply: { kind: string; now: number; wakeAt?: number; wake?: Array<string | number> },
+	): Promise<void> {
+		if (reply.wake && reply.wake.length > 0) await this.chunks.wake(batchId, reply.wake);
+		switch (reply.kind) {
+			case 'stop':
+			case 'done':
+				return;
+			case 'paused':
+				return this.park(job, token, batchId, PARK_MS);
+			case 'busy':
+				return this.park(
+					job,
+					token,
+					batchId,
+					Math.min(PARK_MS, (reply.wakeAt ?? reply.now) - reply.now + 50),
+				);
+			default:
+				return this.delay(job, token, (reply.wakeAt ?? reply.now) - reply.now);
+		}
+	}
+
+	private async releaseProbe(settings: BatchSettings, gate: BreakerGate): Promise<void> {
+		if (gate.go && gate.probe) await this.breaker.record(settings.targetUrl as string, 'release');
+	}
+
+	/** Delays the job by `ms` (a difference of Redis instants, so no clock of ours is involved). */
+	private async delay(
+		job: Job<ChunkJobData>,
+		token: string | undefined,
+		ms: number,
+	): Promise<never> {
+		await job.moveToDelayed(Date.now() + Math.max(0, ms), token);
+		throw new DelayedError();
+	}
+
+	/** Parks the job (delayed, safety wake-up later); wakes it at once if its reason went away. */
+	private async park(
+		job: Job<ChunkJobData>,
+		token: string | undefined,
+		batchId: string,
+		ms: number,
+	): Promise<never> {
+		await job.moveToDelayed(Date.now() + Math.max(0, ms), token);
+		if (await this.commands.park(batchId, job.data.chunkIndex)) {
+			await job.promote().catch(() => undefined);
+		}
+		throw new DelayedError();
+	}
+}
