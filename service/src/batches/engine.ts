@@ -284,9 +284,20 @@ export class BatchEngine {
 		return { batchId, deleted: true };
 	}
 
+	/**
+	 * Chunk jobs and notices a change left to do. The change itself is recorded, so a failure here
+	 * must not fail the request: the sweep redoes both within SWEEP_INTERVAL_MS.
+	 */
 	private async follow(batchId: string, followups: Followups): Promise<void> {
-		await this.chunks.follow(batchId, followups);
-		await this.notices.follow(batchId, followups.notices);
+		try {
+			await this.chunks.follow(batchId, followups);
+			await this.notices.follow(batchId, followups.notices);
+		} catch (error) {
+			this.ctx.logger.warn(
+				{ batchId, err: (error as Error).message },
+				'follow-up of a change failed; the sweep redoes it',
+			);
+		}
 	}
 
 	/**
@@ -314,7 +325,7 @@ export class BatchEngine {
 			backoffMaxMs: input.backoff.maxMs,
 			priority: input.priority,
 			timeoutMs: input.timeoutMs,
-			inDoubt: input.inDoubt,
+			inDoubtPolicy: input.inDoubt,
 			retentionMs,
 			meta: JSON.stringify(input.meta),
 		};

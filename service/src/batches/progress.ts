@@ -73,7 +73,7 @@ export async function loadBatch(
 		itemsPerSecond,
 		etaSeconds: left === 0 ? 0 : itemsPerSecond > 0 ? Math.ceil(left / itemsPerSecond) : null,
 		concurrency: n('concurrency'),
-		inDoubt: hash.inDoubt === 'hold' ? 'hold' : 'retry',
+		inDoubt: hash.inDoubtPolicy === 'hold' ? 'hold' : 'retry',
 		chunkSize: {
 			configured: n('chunkSize'),
 			current: n('chunkSizeNow') || n('chunkSize'),

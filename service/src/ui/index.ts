@@ -7,6 +7,8 @@ import path from 'node:path';
 import express, { Router } from 'express';
 
 import type { BatchEngine } from '../batches';
+import { CHUNK_QUEUE } from '../batches/dispatch/chunk-queue';
+import { NOTICE_QUEUE } from '../batches/notices';
 import type { ServiceContext } from '../context';
 import { ApiError } from '../http/errors';
 import { uiApi } from './api';
@@ -70,7 +72,8 @@ export function uiRouter(
 /** The view over today's batch engine and its chunk queue, as the service mounts it. */
 export function serviceUi(ctx: ServiceContext, batches: BatchEngine): Router {
 	return uiRouter(ctx, engineAdapter(ctx, batches), [
-		{ name: 'batch-chunks', prefix: ctx.keys.bullPrefix },
+		{ name: CHUNK_QUEUE, prefix: ctx.keys.bullPrefix },
+		{ name: NOTICE_QUEUE, prefix: ctx.keys.bullPrefix },
 	]);
 }
 

@@ -27,7 +27,12 @@ export interface QueueBoard {
  * service's command connection (BullMQ leaves a passed-in connection open).
  */
 export function queueBoard(redis: RedisClient, refs: QueueRef[], basePath: string): QueueBoard {
-	const queues = refs.map((ref) => new Queue(ref.name, { connection: redis, prefix: ref.prefix }));
+	const queues = refs.map((ref) => {
+		const queue = new Queue(ref.name, { connection: redis, prefix: ref.prefix });
+		// The command connection logs its own errors (Redis away); the board needs no second line.
+		queue.on('error', () => undefined);
+		return queue;
+	});
 	const unwatch = queues.map((queue, i) =>
 		watchQueueDepth(refs[i].name, refs[i].prefix, () => queue.getJobCounts(...QUEUE_STATES)),
 	);

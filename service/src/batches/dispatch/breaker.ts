@@ -30,13 +30,17 @@ export class Breaker {
 		return (await this.run(targetUrl, 'acquire', probeMs)) as BreakerGate;
 	}
 
-	/** Records a dispatch's outcome; answers the openedAt instant when this call opened it. */
+	/** Records a dispatch's outcome: the breaker's state, and openedAt when this call opened it. */
 	async record(
 		targetUrl: string,
 		outcome: 'success' | 'failure' | 'release',
-	): Promise<{ openedAt?: number }> {
-		const reply = (await this.run(targetUrl, outcome, 0)) as { opened: boolean; openedAt: number };
-		return reply.opened ? { openedAt: reply.openedAt } : {};
+	): Promise<{ state: BreakerState['state']; openedAt?: number }> {
+		const reply = (await this.run(targetUrl, outcome, 0)) as {
+			state: BreakerState['state'];
+			opened: boolean;
+			openedAt: number;
+		};
+		return reply.opened ? { state: reply.state, openedAt: reply.openedAt } : { state: reply.state };
 	}
 
 	async read(targetUrl: string): Promise<BreakerState> {

@@ -11,7 +11,8 @@ import type { BatchEvents } from '../events';
 import type { Notices } from '../notices';
 import type { BatchCommands, DispatchAnswer, StartReply } from '../state/commands';
 import type { BatchReads, BatchSettings } from '../state/reads';
-import type { Breaker, BreakerGate } from './breaker';
+import { setCircuitState, startChunk } from '../../observability/metrics';
+import { targetDigest, type Breaker, type BreakerGate } from './breaker';
 import { CHUNK_QUEUE, type ChunkJobData, type ChunkQueue } from './chunk-queue';
 import { deliverChunk } from './delivery';
 import type { Pacer } from './pacer';
@@ -181,6 +182,7 @@ export class Dispatcher {
 		const sentAt = performance.now();
 		// The lease's end on the local monotonic clock: how long an outcome may be retried.
 		const leaseDeadline = sentAt + (start.leaseExp - start.now);
+		const endChunk = startChunk(settings.batchId);
 		const result = await deliverChunk(
 			targetUrl,
 			{
@@ -202,18 +204,6 @@ export class Dispatcher {
 		if (answer.mode !== 'ok') {
 			log.warn({ lease, errorClass: answer.errorClass, mode: answer.mode }, answer.message);
 		}
-		const transient = answer.mode !== 'ok' && answer.transient && !('shutdown' in result);
-		const breakerOutcome = 'shutdown' in result ? 'release' : transient ? 'failure' : 'success';
-		if (breakerOutcome !== 'release' || probe) {
-			const { openedAt } = await this.breaker.record(targetUrl, breakerOutcome);
-			if (openedAt) {
-				log.warn({ targetUrl }, 'circuit opened: target failed repeatedly');
-				await this.notices.follow(
-					settings.batchId,
-					await this.commands.addNotice(settings.batchId, 'circuit_open', openedAt),
-				);
-			}
-		}
 		const closed = await whileRedisAway(
 			() => this.commands.closeDispatch(settings.batchId, lease, answer, durationMs),
 			leaseDeadline,
@@ -225,6 +215,7 @@ export class Dispatcher {
 					),
 			},
 		);
+		endChunk(answer.mode === 'ok' ? 'ok' : 'failed');
 		if (closed.chunkSize) {
 			log.info(
 				{
@@ -235,11 +226,42 @@ export class Dispatcher {
 				'adaptive chunk size changed',
 			);
 		}
-		await this.chunks.follow(settings.batchId, closed, settings.priority);
-		await this.notices.follow(settings.batchId, closed.notices);
-		if (closed.state === 'aborted') {
-			log.warn('batch aborted: failure threshold passed');
-			await this.chunks.removeQueued(settings.batchId);
+		// The outcome is recorded; what follows can be redone by the sweep if Redis fails it now.
+		try {
+			await this.recordBreaker(settings, result, answer, probe, log);
+			await this.chunks.follow(settings.batchId, closed, settings.priority);
+			await this.notices.follow(settings.batchId, closed.notices);
+			if (closed.state === 'aborted') {
+				log.warn('batch aborted: failure threshold passed');
+				await this.chunks.removeQueued(settings.batchId);
+			}
+		} catch (error) {
+			log.warn(
+				{ err: (error as Error).message },
+				'after a dispatch: follow-up failed; the sweep redoes it',
+			);
+		}
+	}
+
+	private async recordBreaker(
+		settings: BatchSettings,
+		result: Awaited<ReturnType<typeof deliverChunk>>,
+		answer: DispatchAnswer,
+		probe: boolean,
+		log: Logger,
+	): Promise<void> {
+		const targetUrl = settings.targetUrl as string;
+		const transient = answer.mode !== 'ok' && answer.transient && !('shutdown' in result);
+		const outcome = 'shutdown' in result ? 'release' : transient ? 'failure' : 'success';
+		if (outcome === 'release' && !probe) return;
+		const { openedAt, state } = await this.breaker.record(targetUrl, outcome);
+		setCircuitState(targetDigest(targetUrl), state);
+		if (openedAt) {
+			log.warn({ targetUrl }, 'circuit opened: target failed repeatedly');
+			await this.notices.follow(
+				settings.batchId,
+				await this.commands.addNotice(settings.batchId, 'circuit_open', openedAt),
+			);
 		}
 	}
 

@@ -2,6 +2,13 @@ import path from 'node:path';
 
 import type { ServiceContext } from '../../context';
 import { loadScripts, type LuaScript } from '../../redis/scripts';
+import { TERMINAL_STATES } from '../../../../nodes/shared/contract';
+import {
+	forgetBatch,
+	ITEM_OUTCOMES,
+	recordItemOutcomes,
+	type ItemOutcome,
+} from '../../observability/metrics';
 import { batchError } from './errors';
 
 /**
@@ -119,6 +126,19 @@ export interface SweepReply extends Reply {
 	outbox?: number;
 }
 
+/**
+ * Every script tallies the items it settled, by outcome; counting them here, for every script,
+ * keeps the item counters equal to the batch's own however an item was settled.
+ */
+function countOutcomes(batchId: string, reply: Record<string, unknown>): void {
+	const tally = reply.tally as Partial<Record<ItemOutcome, number>> | undefined;
+	if (tally) {
+		for (const outcome of ITEM_OUTCOMES) recordItemOutcomes(batchId, outcome, tally[outcome] ?? 0);
+	}
+	if (typeof reply.state === 'string' && TERMINAL.has(reply.state)) forgetBatch(batchId);
+}
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
+
 /** Lua's cjson writes an empty table as {}; lists of ours are arrays either way. */
 const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
 
@@ -138,6 +158,7 @@ export class BatchCommands {
 		const raw = await this.scripts[script](...this.ctx.keys.batchKeys(batchId), ...args);
 		const reply = JSON.parse(String(Array.isArray(raw) ? raw[0] : raw)) as Record<string, unknown>;
 		if (typeof reply.err === 'string') throw batchError(reply.err, batchId, reply);
+		countOutcomes(batchId, reply);
 		return reply as T;
 	}
 
@@ -181,6 +202,7 @@ export class BatchCommands {
 		)) as Array<string | number>;
 		const header = JSON.parse(String(raw[0])) as Record<string, unknown>;
 		if (typeof header.err === 'string') throw batchError(header.err, batchId, header);
+		countOutcomes(batchId, header);
 		if (header.kind !== 'leased') {
 			return { ...header, wake: list(header.wake) } as StartReply;
 		}

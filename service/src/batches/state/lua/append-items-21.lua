@@ -57,6 +57,7 @@ end
 bump('total', accepted + duplicates)
 bump('pending', accepted)
 bump('skipped', duplicates)
+tally.skipped = duplicates
 touched = accepted + duplicates > 0
 cutChunks(false)
 local state = finishBatch()
@@ -64,4 +65,4 @@ if pageId ~= '' then
   redis.call('HSET', K.pages, pageId, cjson.encode({ accepted = accepted, duplicates = duplicates }))
 end
 return cjson.encode({ accepted = accepted, duplicates = duplicates, replayed = false, state = state,
-  unqueued = #unqueue, notices = notices, now = NOW })
+  unqueued = #unqueue, notices = notices, tally = tally, now = NOW })

@@ -73,4 +73,4 @@ end
 noteExecutions(chunks, ARGV[4], ARGV[5], 'claimed')
 state = finishBatch()
 return cjson.encode({ claimed = claimed, skipped = skipped, leaseExp = leaseExp, state = state,
-  notices = notices, now = NOW })
+  notices = notices, tally = tally, now = NOW })

@@ -28,7 +28,7 @@ if keys then
   else
     loadItems(keys)
     local outcome = mode == 'ok' and 's' or 'f'
-    local hold = mode == 'unsure' and batch.inDoubt == 'hold'
+    local hold = mode == 'unsure' and batch.inDoubtPolicy == 'hold'
     local note = { class = ARGV[4], message = ARGV[5], httpCode = ARGV[6] }
     for _, key in ipairs(keys) do
       local it = cache[key]
@@ -67,4 +67,4 @@ if state ~= 'paused' and not TERMINAL[state] then
 end
 return cjson.encode({ succeeded = counts.s, retryScheduled = counts.r, deadLettered = counts.d, wake = wake,
   chunkSize = sizeChange, chunkIndex = chunkIndex or -1, state = state, unqueued = #unqueue, notices = notices,
-  now = NOW })
+  tally = tally, now = NOW })

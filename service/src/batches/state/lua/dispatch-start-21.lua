@@ -20,11 +20,12 @@ local index = tonumber(ARGV[1])
 local leaseId = ARGV[3]
 local function reply(header)
   header.now = NOW
+  header.tally = tally
   return { cjson.encode(header) }
 end
 local function leasedReply(keys, leaseExp)
   local out = { cjson.encode({ kind = 'leased', leaseExp = leaseExp, unqueued = #unqueue, notices = notices,
-    now = NOW }) }
+    tally = tally, now = NOW }) }
   for i = 1, #keys, 1000 do
     local group = { unpack(keys, i, math.min(i + 999, #keys)) }
     local jsons = redis.call('HMGET', K.items, unpack(group))

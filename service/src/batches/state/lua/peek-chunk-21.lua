@@ -20,18 +20,18 @@ local index = tonumber(ARGV[1])
 local c = chunk(index)
 batch.state = redis.call('HGET', K.batch, 'state')
 if TERMINAL[batch.state] or not c or tostring(c.gen) ~= ARGV[2] then
-  return cjson.encode({ kind = 'stop', now = NOW })
+  return cjson.encode({ kind = 'stop', tally = tally, now = NOW })
 end
 if c.left <= 0 then
-  return cjson.encode({ kind = 'done', now = NOW })
+  return cjson.encode({ kind = 'done', tally = tally, now = NOW })
 end
 if batch.state == 'paused' then
-  return cjson.encode({ kind = 'paused', now = NOW })
+  return cjson.encode({ kind = 'paused', tally = tally, now = NOW })
 end
 redis.call('ZREMRANGEBYSCORE', K.slots, '-inf', NOW)
 if num('concurrency') - redis.call('ZCARD', K.slots) <= 0 then
   local first = redis.call('ZRANGE', K.slots, 0, 0, 'WITHSCORES')
-  return cjson.encode({ kind = 'busy', wakeAt = tonumber(first[2]), now = NOW })
+  return cjson.encode({ kind = 'busy', wakeAt = tonumber(first[2]), tally = tally, now = NOW })
 end
 local keys = redis.call('LRANGE', K.order, c.start, c.stop - 1)
 loadItems(keys)
@@ -48,6 +48,6 @@ for _, key in ipairs(keys) do
   end
 end
 if due > 0 then
-  return cjson.encode({ kind = 'ready', due = due, now = NOW })
+  return cjson.encode({ kind = 'ready', due = due, tally = tally, now = NOW })
 end
-return cjson.encode({ kind = 'wait', wakeAt = wakeAt or (NOW + 1000), now = NOW })
+return cjson.encode({ kind = 'wait', wakeAt = wakeAt or (NOW + 1000), tally = tally, now = NOW })

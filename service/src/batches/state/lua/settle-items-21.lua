@@ -44,4 +44,4 @@ local chunkList = noteExecutions(chunks, ARGV[2], ARGV[3], 'recorded')
 local state = finishBatch()
 return cjson.encode({ succeeded = counts.s, retryScheduled = counts.r, deadLettered = counts.d,
   released = counts.g, ignored = ignored, chunks = chunkList, state = state, unqueued = #unqueue,
-  notices = notices, now = NOW })
+  notices = notices, tally = tally, now = NOW })

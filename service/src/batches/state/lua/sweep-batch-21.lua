@@ -6,11 +6,11 @@
 ]]
 --- @include "batch"
 if not loadBatch() then
-  return cjson.encode({ exists = false, now = NOW })
+  return cjson.encode({ exists = false, tally = tally, now = NOW })
 end
 local state = batch.state
 if expireLeases(1000) > 0 then
   state = finishBatch()
 end
 return cjson.encode({ exists = true, state = state, unqueued = redis.call('HGETALL', K.unqueued),
-  outbox = redis.call('LLEN', K.outbox), now = NOW })
+  outbox = redis.call('LLEN', K.outbox), tally = tally, now = NOW })

@@ -53,7 +53,7 @@ end
 
 -- Batch fields most scripts need, read once.
 local BATCH_FIELDS = { 'state', 'sealed', 'maxAttempts', 'backoffInitialMs', 'backoffMaxMs',
-  'concurrency', 'inDoubt', 'targetUrl', 'chunkSize', 'chunkSizeNow', 'chunkBytes', 'chunksTotal',
+  'concurrency', 'inDoubtPolicy', 'targetUrl', 'chunkSize', 'chunkSizeNow', 'chunkBytes', 'chunksTotal',
   'chunksStarted', 'cutTo', 'adaptive', 'adaptiveTargetMs', 'adaptiveMin', 'adaptiveMax' }
 local batch = {}
 local function loadBatch()
@@ -85,6 +85,8 @@ end
 local touched = false
 local finishedNow = 0
 local notices = 0
+-- Items settled by this script, by outcome: every reply carries it, the service counts it.
+local tally = { succeeded = 0, retry_scheduled = 0, dead_lettered = 0, in_doubt = 0, skipped = 0 }
 
 -- Items: decoded on first use, written back once by flush().
 local cache, dirty = {}, {}
@@ -205,6 +207,7 @@ local function unfinish(it)
 end
 
 local function succeed(key, it)
+  tally.succeeded = tally.succeeded + 1
   move(it, 's')
   it.due = 0
   changed(key)
@@ -225,7 +228,9 @@ local function deadLetter(key, it, class, message, httpCode, extra)
   deadClassDelta[class] = (deadClassDelta[class] or 0) + 1
   if class == 'in_doubt' then
     bump('inDoubt', 1)
+    tally.in_doubt = tally.in_doubt + 1
   else
+    tally.dead_lettered = tally.dead_lettered + 1
     noteError(class, key, message)
   end
   move(it, 'd')
@@ -261,6 +266,7 @@ local function fail(key, it, transient, class, message, httpCode, retryAfterMs)
   noteError(class, key, message)
   local cap = math.min(num('backoffMaxMs'), num('backoffInitialMs') * 2 ^ math.max(it.att - 1, 0))
   it.due = NOW + math.max(math.floor(math.random() * cap), tonumber(retryAfterMs) or 0)
+  tally.retry_scheduled = tally.retry_scheduled + 1
   move(it, 'r')
   changed(key)
   return 'r'
@@ -318,7 +324,7 @@ end
 -- An attempt that never reported before its lease expired: held as in doubt, or retried as a
 -- transient failure of the class its dispatch noted (timeout, connection reset), per the batch.
 local function settleInDoubt(key, it, note)
-  if batch.inDoubt == 'hold' then
+  if batch.inDoubtPolicy == 'hold' then
     deadLetter(key, it, 'in_doubt', IN_DOUBT_MESSAGE, (note and note.httpCode) or '', {
       lease = it.lease, leaseStartedAt = it.leaseAt, leaseExpiredAt = it.leaseExp,
       cause = note and note.class or cjson.null,
@@ -582,6 +588,22 @@ local function finishBatch()
   local sealed = h[2] == '1'
   local succeeded, skipped, dead, held, total = n(6), n(7), n(8), n(9), n(10)
   local becameTerminal = false
+  -- A late report can change a finished batch: settle an in-doubt item (completed after all), or
+  -- fail it transiently (work to do again: the batch runs again).
+  if state == 'completed' or state == 'completed_with_errors' then
+    if n(3) + n(4) + n(5) > 0 then
+      state = 'running'
+      redis.call('HSET', K.batch, 'state', state)
+      redis.call('HDEL', K.batch, 'finishedAt')
+      redis.call('HINCRBY', K.batch, 'round', 1)
+      retain(false)
+      touched = true
+    elseif state == 'completed_with_errors' and dead == 0 then
+      state = 'completed'
+      redis.call('HSET', K.batch, 'state', state)
+      touched = true
+    end
+  end
   if not TERMINAL[state] then
     local ratio = tonumber(h[11] or '')
     local failures = dead - held
