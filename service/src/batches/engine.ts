@@ -275,6 +275,36 @@ export class BatchEngine {
 		};
 	}
 
+	/**
+	 * Split Into Chunks -> Loop: the next chunk to work (the first with unfinished items, so a
+	 * re-run resumes there), `wait` with when to ask again, or `done` with the progress. `previous`
+	 * says whether the chunk the loop body was given got its results recorded.
+	 */
+	async nextChunk(
+		batchId: string,
+		options: { leaseMs: number; execution?: Execution; previousChunk?: number },
+	) {
+		const reply = await this.retrying(() =>
+			this.commands.nextChunk(batchId, options.leaseMs, options.execution, options.previousChunk),
+		);
+		await this.follow(batchId, reply);
+		const progress = await this.progress(batchId);
+		const base = { kind: reply.kind, previous: reply.previous, progress };
+		if (reply.kind === 'chunk') {
+			return {
+				...base,
+				chunkIndex: reply.chunkIndex,
+				lease: reply.lease,
+				leaseExpiresAt: new Date(reply.leaseExp ?? reply.now).toISOString(),
+				items: reply.items,
+			};
+		}
+		if (reply.kind === 'wait') {
+			return { ...base, retryAfterMs: Math.max(0, (reply.wakeAt ?? reply.now) - reply.now) };
+		}
+		return base;
+	}
+
 	/** Deletes a finished batch now (retention would have done it later). */
 	async delete(batchId: string): Promise<{ batchId: string; deleted: true }> {
 		await this.retrying(() => this.commands.delete(batchId));

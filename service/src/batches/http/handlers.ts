@@ -11,6 +11,7 @@ import {
 	createBatchBody,
 	deadLettersQuery,
 	listQuery,
+	nextChunkBody,
 	patchBatchBody,
 	recordResultsBody,
 	replayBody,
@@ -100,6 +101,11 @@ export function batchHandlers(engine: BatchEngine, config: Config): Record<strin
 			const batchId = batchIdOf(req);
 			const body = parse(claimBody, req.body, 'body');
 			res.json(await engine.claim(batchId, body.keys, body));
+		},
+		nextChunk: async (req, res) => {
+			const batchId = batchIdOf(req);
+			const body = parse(nextChunkBody, bodyOf(req), 'body');
+			res.json(await engine.nextChunk(batchId, body));
 		},
 		record: async (req, res) => {
 			const batchId = batchIdOf(req);

@@ -15,6 +15,7 @@ import {
 	deadLetterSchema,
 	deadLettersQuery,
 	listQuery,
+	nextChunkBody,
 	patchBatchBody,
 	progressSchema,
 	recordResultsBody,
@@ -245,6 +246,19 @@ const ROUTES: Route[] = [
 		},
 		errors: [404, 409],
 		handler: 'claim',
+	},
+	{
+		method: 'post',
+		path: '/v1/batches/:batchId/next-chunk',
+		summary: 'Loop: lease the next chunk to work (resumes at the first unfinished one)',
+		body: nextChunkBody,
+		response: {
+			status: 200,
+			description:
+				'{ kind: chunk | wait | done, chunkIndex, lease, items, retryAfterMs, previous, progress }',
+		},
+		errors: [404],
+		handler: 'nextChunk',
 	},
 	{
 		method: 'post',

@@ -98,6 +98,16 @@ export const claimBody = z.strictObject({
 	execution,
 });
 
+export const nextChunkBody = z.strictObject({
+	leaseMs: withDefault(BATCH_LIMITS.leaseMs),
+	previousChunk: z
+		.int()
+		.min(0)
+		.optional()
+		.describe('The chunk the loop body just worked: the answer says if its results were recorded'),
+	execution,
+});
+
 export const resultErrorSchema = z.strictObject({
 	message: z.string().max(10_000),
 	class: idSchema.optional(),

@@ -119,6 +119,16 @@ export interface ReplayReply extends Reply, Followups {
 	replayed: number;
 	state: string;
 }
+export interface NextChunkReply extends Reply, Followups {
+	kind: 'chunk' | 'wait' | 'done';
+	chunkIndex?: number;
+	lease?: string;
+	leaseExp?: number;
+	items?: Array<{ key: string; attempt: number; json: Record<string, unknown> }>;
+	wakeAt?: number;
+	previous: { chunkIndex: number; left: number; unreported: number } | null;
+	state: string;
+}
 export interface SweepReply extends Reply {
 	exists: boolean;
 	state?: string;
@@ -329,6 +339,32 @@ export class BatchCommands {
 
 	async delete(batchId: string): Promise<void> {
 		await this.call('deleteBatch', batchId);
+	}
+
+	async nextChunk(
+		batchId: string,
+		leaseMs: number,
+		execution: Execution | undefined,
+		previousChunk: number | undefined,
+	): Promise<NextChunkReply> {
+		const reply = await this.call<Record<string, unknown>>('nextChunk', batchId, [
+			leaseMs,
+			execution?.id ?? '',
+			execution?.workflowId ?? '',
+			previousChunk ?? -1,
+		]);
+		return {
+			...(reply as unknown as NextChunkReply),
+			previous: (reply.previous as NextChunkReply['previous']) ?? null,
+			items:
+				reply.kind === 'chunk'
+					? list<[string, number, string]>(reply.items).map(([key, attempt, json]) => ({
+							key,
+							attempt,
+							json: JSON.parse(json) as Record<string, unknown>,
+						}))
+					: undefined,
+		};
 	}
 
 	async sweep(batchId: string): Promise<SweepReply> {
