@@ -121,8 +121,8 @@ export class Notices {
 		};
 		if (notice.milestone !== undefined) body.milestone = notice.milestone;
 		if (notice.openedAt !== undefined) body.openedAt = new Date(notice.openedAt).toISOString();
+		if (notice.state !== undefined) body.state = notice.state;
 		if (notice.to === 'completion') {
-			body.state = notice.state;
 			body.report = loaded ? await buildBatchReport(this.ctx, loaded) : null;
 		} else {
 			body.progress = loaded?.progress ?? null;
