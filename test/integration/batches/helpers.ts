@@ -127,6 +127,7 @@ export function api(app: Express) {
 		},
 		patch: (path: string, body?: unknown) => withKey(request(app).patch(path)).send(body as object),
 		put: (path: string, body?: unknown) => withKey(request(app).put(path)).send(body as object),
+		delete: (path: string) => withKey(request(app).delete(path)),
 	};
 }
 
