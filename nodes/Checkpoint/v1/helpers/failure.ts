@@ -28,6 +28,22 @@ function statusCode(...candidates: unknown[]): number | undefined {
 	return undefined;
 }
 
+/**
+ * n8n's Send Email keeps only nodemailer's message on a failed item, which ends with the relay's
+ * reply: "Can't send mail - all recipients were rejected: 451 4.3.0 Try again later". Read only
+ * where the reply follows a colon and carries an enhanced status code or speaks of mail.
+ */
+const SMTP_REPLY = /: ([45]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3})\b)?/;
+const SMTP_WORDS = /mail|recipient|sender|command|greeting|login|smtp/i;
+
+/** An SMTP reply code in a failure message: 4xx is transient (greylisting, throttling), 5xx not. */
+function smtpFailure(message: string): Pick<ResultError, 'class' | 'transient'> | undefined {
+	const reply = SMTP_REPLY.exec(message);
+	if (!reply || (!reply[2] && !SMTP_WORDS.test(message))) return undefined;
+	const code = Number(reply[1]);
+	return { class: `smtp_${code}`, transient: code < 500 };
+}
+
 /** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
 function retryAfterMs(headers: IDataObject | undefined): number | undefined {
 	return parseRetryAfter(headers?.['retry-after'] ?? headers?.['Retry-After']);
@@ -36,7 +52,8 @@ function retryAfterMs(headers: IDataObject | undefined): number | undefined {
 /**
  * Reads failure info from the shapes n8n gives a failed item: `{ error: 'text' }` from Continue
  * On Fail, or `{ error: {message, httpCode|status, description, response}, details }` from an
- * error output (HTTP Request 4.x). Undefined when the item carries no error.
+ * error output (HTTP Request 4.x); an SMTP reply code in the message (Send Email) gives the class
+ * and whether it is transient. Undefined when the item carries no error.
  */
 export function failureOf(json: IDataObject): ResultError | undefined {
 	const raw = json.error;
@@ -64,6 +81,8 @@ export function failureOf(json: IDataObject): ResultError | undefined {
 	if (httpCode !== undefined) {
 		failure.httpCode = httpCode;
 		failure.class = httpErrorClass(httpCode);
+	} else {
+		Object.assign(failure, smtpFailure(failure.message));
 	}
 	const wait = retryAfterMs(asObject(response?.headers));
 	if (wait !== undefined) failure.retryAfterMs = wait;

@@ -68,7 +68,8 @@ export const description: INodeProperties[] = [
 				{
 					name: 'Decided by the Service',
 					value: 'auto',
-					description: 'Transient for 408, 425, 429, 5xx, timeouts and connection resets',
+					description:
+						'Transient for HTTP 408, 425, 429, 5xx, SMTP 4xx (Send Email), timeouts and connection resets',
 				},
 				{ name: 'Transient (Retry)', value: 'transient' },
 				{ name: 'Permanent (Dead-Letter)', value: 'permanent' },
