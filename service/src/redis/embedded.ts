@@ -27,6 +27,8 @@ export interface EmbeddedRedisOptions {
 	 * group (a timeout, Ctrl-C) then takes its private Redis with it instead of leaking it.
 	 */
 	ownProcessGroup?: boolean;
+	/** More redis-server arguments, e.g. `--cluster-enabled yes` for a test cluster's nodes. */
+	extraArgs?: string[];
 }
 
 export interface EmbeddedRedis {
@@ -91,6 +93,7 @@ export async function startEmbeddedRedis(
 	args.push('--daemonize', 'no', '--logfile', '');
 	if (aof) args.push('--appendonly', 'yes', '--appendfsync', aof);
 	else args.push('--appendonly', 'no');
+	args.push(...(options.extraArgs ?? []));
 	let child: ChildProcess | undefined;
 
 	const launch = async (): Promise<void> => {
