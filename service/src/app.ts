@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 
 import { batchesRouter, type Batches } from './batches';
 import type { ServiceContext } from './context';
+import { cursorsRouter } from './cursors';
 import { readinessRouter, livenessRouter } from './health/router';
 import { requireApiKey } from './http/auth';
 import { jsonBody } from './http/body';
@@ -28,6 +29,7 @@ export function createApp(ctx: ServiceContext, batches: Batches): Express {
 	// Feature routers: one line each.
 	app.use(batchesRouter(batches.engine, ctx.config));
 	app.use(limitsRouter(ctx));
+	app.use(cursorsRouter(ctx));
 	app.use(unknownRoute);
 	app.use(errorHandler(ctx.logger));
 	return app;

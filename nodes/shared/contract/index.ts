@@ -158,3 +158,15 @@ export function digest(text: string): string {
  */
 export const pageId = (pageIndex: number, keys: readonly string[]): string =>
 	`${pageIndex}-${digest(keys.join('\n'))}`;
+
+/** Largest JSON text of a cursor's value, in UTF-8 bytes: a cursor is a position, not data. */
+export const MAX_CURSOR_BYTES = 65_536;
+
+/**
+ * What a cursor's checksum (SHA-256, hex) is taken of: its name, its version and the JSON text of
+ * its value, so a value moved to another cursor or version fails the check like a damaged one.
+ * The service stores the checksum with the value and checks it before answering; Load Cursor
+ * checks it again on what arrived.
+ */
+export const cursorChecksumText = (name: string, version: number, valueJson: string): string =>
+	`${name}\n${version}\n${valueJson}`;
