@@ -94,6 +94,10 @@ export interface RecordingSink {
 	duplicates: number;
 	/** How often the service recorded each item (answers not listing it as ignored). */
 	recorded: Map<string, number>;
+	/** Every delivery, in order: idempotency key and when it arrived. */
+	deliveries: Array<{ key: string; at: number }>;
+	/** When the service first acknowledged each item's success (its record was not ignored). */
+	ackedAt: Map<string, number>;
 	close(): Promise<void>;
 }
 
@@ -106,6 +110,8 @@ export async function recordingSink(
 		applied: new Set(),
 		duplicates: 0,
 		recorded: new Map(),
+		deliveries: [],
+		ackedAt: new Map(),
 		close: async () => undefined,
 	};
 	let turn = 0;
@@ -140,6 +146,7 @@ export async function recordingSink(
 				const results = [];
 				for (const item of group) {
 					await sleep(options.workMs);
+					sink.deliveries.push({ key: item.idempotencyKey, at: Date.now() });
 					if (sink.applied.has(item.idempotencyKey)) sink.duplicates++;
 					sink.applied.add(item.idempotencyKey);
 					results.push(
@@ -154,9 +161,11 @@ export async function recordingSink(
 				}
 				const answer = await record(dispatch.batchId, dispatch.lease, results);
 				const ignored = new Set(answer.ignored.map((entry) => entry.key));
+				const now = Date.now();
 				for (const item of group) {
-					if (!ignored.has(item.key))
-						sink.recorded.set(item.key, (sink.recorded.get(item.key) ?? 0) + 1);
+					if (ignored.has(item.key)) continue;
+					sink.recorded.set(item.key, (sink.recorded.get(item.key) ?? 0) + 1);
+					if (!sink.ackedAt.has(item.idempotencyKey)) sink.ackedAt.set(item.idempotencyKey, now);
 				}
 			}
 			if (!res.destroyed)
@@ -172,3 +181,35 @@ export async function recordingSink(
 		});
 	return sink;
 }
+
+/**
+ * Splits repeat deliveries into true duplicates (the service had acknowledged the item's success
+ * and still sent it again) and unacknowledged resends (no acknowledgement, or one given within
+ * `lossWindowMs` before a Redis kill, which an AOF fsynced every second may forget).
+ */
+export function classifyRepeats(
+	sink: RecordingSink,
+	kills: number[],
+	lossWindowMs = 1_500,
+): { duplicates: number; unackedResends: number } {
+	const seen = new Set<string>();
+	let duplicates = 0;
+	let unackedResends = 0;
+	for (const { key, at } of sink.deliveries) {
+		if (!seen.has(key)) {
+			seen.add(key);
+			continue;
+		}
+		const acked = sink.ackedAt.get(key);
+		const forgettable =
+			acked === undefined ||
+			acked >= at ||
+			kills.some((kill) => kill >= acked && kill <= at && kill - acked <= lossWindowMs);
+		if (forgettable) unackedResends++;
+		else duplicates++;
+	}
+	return { duplicates, unackedResends };
+}
+
+export const randomBetween = (min: number, max: number): number =>
+	min + Math.floor(Math.random() * (max - min));
