@@ -16,11 +16,16 @@ const CONCURRENCY = 16;
  * against raw BullMQ with one job per item whose processor POSTs that item to the same target
  * (what one HTTP call per item costs), on the same Redis, in the same run. The BullMQ figure with
  * an empty processor is printed too, as the queue's own ceiling.
- * `npm run bench -- dispatch [--items 20000]`
+ * Each side runs `rounds` times, alternating, and the medians are compared.
+ * `npm run bench -- dispatch [--items 20000] [--rounds 3]`
  */
 export async function run(args: string[]): Promise<void> {
-	const at = args.indexOf('--items');
-	const total = at >= 0 ? Number(args[at + 1]) : 20_000;
+	const arg = (name: string, fallback: number) => {
+		const at = args.indexOf(`--${name}`);
+		return at >= 0 ? Number(args[at + 1]) : fallback;
+	};
+	const total = arg('items', 20_000);
+	const rounds = arg('rounds', 3);
 	const redis = await startPrivateRedis();
 	let posts = 0;
 	const target = createServer((req, res) => {
@@ -33,11 +38,28 @@ export async function run(args: string[]): Promise<void> {
 	await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
 	const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
 	try {
-		const service = await serviceRun(redis.url, targetUrl, total);
-		const viaHttp = await bullmqRun(redis.url, total, targetUrl);
-		const noop = await bullmqRun(redis.url, total);
+		const sink = await sinkAlone(targetUrl);
+		console.log(
+			`target alone: ${sink.perSecond.toFixed(0)} POSTs/s at ${CONCURRENCY} in flight, p50 ${sink.p50.toFixed(2)} ms`,
+		);
+		posts = 0;
+		// Alternating rounds, median of each: a burst of load on the machine hits both sides.
+		const runs = { service: [] as number[], viaHttp: [] as number[], noop: [] as number[] };
+		for (let round = 0; round < rounds; round++) {
+			runs.service.push(await serviceRun(redis.url, targetUrl, total, round));
+			runs.viaHttp.push(await bullmqRun(redis.url, total, round, targetUrl));
+			runs.noop.push(await bullmqRun(redis.url, total, round));
+			console.log(
+				`round ${round + 1}: service ${runs.service[round].toFixed(0)} items/s, BullMQ+POST ${runs.viaHttp[round].toFixed(0)}, BullMQ empty ${runs.noop[round].toFixed(0)} jobs/s`,
+			);
+		}
+		const service = median(runs.service);
+		const viaHttp = median(runs.viaHttp);
+		const noop = median(runs.noop);
 		const ratio = service / viaHttp;
-		console.log(`items=${total} chunk_size=100 concurrency=${CONCURRENCY} target_posts=${posts}`);
+		console.log(
+			`items=${total} chunk_size=100 concurrency=${CONCURRENCY} rounds=${rounds} (medians) target_posts=${posts}`,
+		);
 		console.log(`service dispatch:            ${service.toFixed(0)} items/s`);
 		console.log(
 			`BullMQ, job per item + POST: ${viaHttp.toFixed(0)} jobs/s (ratio ${ratio.toFixed(2)})`,
@@ -46,7 +68,7 @@ export async function run(args: string[]): Promise<void> {
 			`BullMQ, job per item, empty: ${noop.toFixed(0)} jobs/s (ratio ${(service / noop).toFixed(2)})`,
 		);
 		console.log(
-			`RESULT dispatch items_per_s=${service.toFixed(0)} bullmq_jobs_per_s=${viaHttp.toFixed(0)} ratio=${ratio.toFixed(2)} bullmq_empty_jobs_per_s=${noop.toFixed(0)}`,
+			`RESULT dispatch items_per_s=${service.toFixed(0)} bullmq_jobs_per_s=${viaHttp.toFixed(0)} ratio=${ratio.toFixed(2)} bullmq_empty_jobs_per_s=${noop.toFixed(0)} ratio_empty=${(service / noop).toFixed(2)} sink_posts_per_s=${sink.perSecond.toFixed(0)}`,
 		);
 	} finally {
 		target.closeAllConnections();
@@ -55,12 +77,45 @@ export async function run(args: string[]): Promise<void> {
 	}
 }
 
-async function serviceRun(redisUrl: string, targetUrl: string, total: number): Promise<number> {
+/** The no-op target measured alone: what it costs before anything of ours is added. */
+async function sinkAlone(targetUrl: string): Promise<{ perSecond: number; p50: number }> {
+	const count = 4000;
+	const latencies: number[] = [];
+	let next = 0;
+	const started = performance.now();
+	await Promise.all(
+		Array.from({ length: CONCURRENCY }, async () => {
+			while (next++ < count) {
+				const t = performance.now();
+				const res = await fetch(targetUrl, { method: 'POST', body: '{}' });
+				await res.text();
+				latencies.push(performance.now() - t);
+			}
+		}),
+	);
+	latencies.sort((a, b) => a - b);
+	return {
+		perSecond: count / ((performance.now() - started) / 1000),
+		p50: latencies[Math.floor(latencies.length / 2)],
+	};
+}
+
+const median = (values: number[]): number => {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.floor(sorted.length / 2)];
+};
+
+async function serviceRun(
+	redisUrl: string,
+	targetUrl: string,
+	total: number,
+	round: number,
+): Promise<number> {
 	const config = configSchema.parse({
 		PORT: '0',
 		API_KEY,
 		REDIS_URL: redisUrl,
-		KEY_PREFIX: 'bench-dispatch',
+		KEY_PREFIX: `bench-dispatch-${round}`,
 		LOG_LEVEL: 'silent',
 		DISPATCH_CONCURRENCY: String(CONCURRENCY),
 	});
@@ -103,9 +158,14 @@ async function serviceRun(redisUrl: string, targetUrl: string, total: number): P
 	}
 }
 
-async function bullmqRun(redisUrl: string, total: number, targetUrl?: string): Promise<number> {
+async function bullmqRun(
+	redisUrl: string,
+	total: number,
+	round: number,
+	targetUrl?: string,
+): Promise<number> {
 	const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-	const name = `raw-${targetUrl ? 'post' : 'empty'}`;
+	const name = `raw-${targetUrl ? 'post' : 'empty'}-${round}`;
 	const queue = new Queue(name, { connection, prefix: 'bench-raw' });
 	const started = performance.now();
 	for (let i = 0; i < total; i += 5000) {

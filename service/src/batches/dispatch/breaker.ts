@@ -10,8 +10,10 @@ export interface BreakerState {
 	openedAt: string | null;
 }
 
+/** go: a dispatch may be sent (probe: as the half-open probe; failures counted so far). */
 export type BreakerGate =
-	{ go: true; probe: boolean; now: number } | { go: false; retryAt: number; now: number };
+	| { go: true; probe: boolean; failures?: number; now: number }
+	| { go: false; retryAt: number; now: number };
 
 /** A digest keeps URLs (colons, slashes, maybe secrets in the query) out of key names and labels. */
 export const targetDigest = (targetUrl: string): string =>

@@ -19,6 +19,8 @@ import type { Pacer } from './pacer';
 
 /** A parked job's safety wake-up, in case the promote that should wake it was lost. */
 const PARK_MS = 60_000;
+/** How long a batch's settings are reused before they are read again. */
+const SETTINGS_TTL_MS = 5_000;
 /** Dispatches of one chunk per job run before it yields its place to other chunks. */
 const MAX_ROUNDS = 10;
 
@@ -44,6 +46,10 @@ export class Dispatcher {
 	private worker?: Worker<ChunkJobData>;
 	private connection?: RedisClient;
 	private readonly shutdown = new AbortController();
+	private readonly settingsCache = new Map<
+		string,
+		{ settings: BatchSettings | null; at: number }
+	>();
 
 	constructor(
 		private readonly ctx: ServiceContext,
@@ -93,7 +99,7 @@ export class Dispatcher {
 		const { batchId, chunkIndex, generation } = job.data;
 		const log = this.ctx.logger.child({ batchId, chunkIndex, generation });
 		for (let round = 0; round < MAX_ROUNDS; round++) {
-			const settings = await this.reads.settings(batchId);
+			const settings = await this.settingsOf(batchId);
 			if (!settings?.targetUrl) return;
 			const gate = await this.breaker.acquire(settings.targetUrl, settings.timeoutMs);
 			if (!gate.go) return this.delay(job, token, gate.retryAt - gate.now);
@@ -137,10 +143,20 @@ export class Dispatcher {
 				await this.releaseProbe(settings, gate);
 				return;
 			}
-			await this.send(settings, chunkIndex, lease, start, gate.go && gate.probe, log);
-			if (this.shutdown.signal.aborted) return;
+			const left = await this.send(settings, chunkIndex, lease, start, gate, log);
+			if (this.shutdown.signal.aborted || left === 0) return;
 		}
 		return this.delay(job, token, 0);
+	}
+
+	/** Batch settings are fixed at creation (concurrency lives in Lua), so a short cache is safe. */
+	private async settingsOf(batchId: string): Promise<BatchSettings | null> {
+		const cached = this.settingsCache.get(batchId);
+		if (cached && performance.now() - cached.at < SETTINGS_TTL_MS) return cached.settings;
+		const settings = await this.reads.settings(batchId);
+		if (this.settingsCache.size > 10_000) this.settingsCache.clear();
+		this.settingsCache.set(batchId, { settings, at: performance.now() });
+		return settings;
 	}
 
 	/** Waits for tokens; a cancel or pause of the batch meanwhile gives the reservation back. */
@@ -175,9 +191,9 @@ export class Dispatcher {
 		chunkIndex: number,
 		lease: string,
 		start: Leased,
-		probe: boolean,
+		gate: BreakerGate,
 		log: Logger,
-	): Promise<void> {
+	): Promise<number> {
 		const targetUrl = settings.targetUrl as string;
 		const sentAt = performance.now();
 		// The lease's end on the local monotonic clock: how long an outcome may be retried.
@@ -228,7 +244,7 @@ export class Dispatcher {
 		}
 		// The outcome is recorded; what follows can be redone by the sweep if Redis fails it now.
 		try {
-			await this.recordBreaker(settings, result, answer, probe, log);
+			await this.recordBreaker(settings, result, answer, gate, log);
 			await this.chunks.follow(settings.batchId, closed, settings.priority);
 			await this.notices.follow(settings.batchId, closed.notices);
 			if (closed.state === 'aborted') {
@@ -241,19 +257,23 @@ export class Dispatcher {
 				'after a dispatch: follow-up failed; the sweep redoes it',
 			);
 		}
+		return closed.chunkLeft;
 	}
 
 	private async recordBreaker(
 		settings: BatchSettings,
 		result: Awaited<ReturnType<typeof deliverChunk>>,
 		answer: DispatchAnswer,
-		probe: boolean,
+		gate: BreakerGate,
 		log: Logger,
 	): Promise<void> {
 		const targetUrl = settings.targetUrl as string;
+		const probe = gate.go && gate.probe;
 		const transient = answer.mode !== 'ok' && answer.transient && !('shutdown' in result);
 		const outcome = 'shutdown' in result ? 'release' : transient ? 'failure' : 'success';
 		if (outcome === 'release' && !probe) return;
+		// A success on a closed breaker with no failures counted changes nothing: skip the call.
+		if (outcome === 'success' && gate.go && !probe && gate.failures === 0) return;
 		const { openedAt, state } = await this.breaker.record(targetUrl, outcome);
 		setCircuitState(targetDigest(targetUrl), state);
 		if (openedAt) {

@@ -69,6 +69,8 @@ export interface CloseReply extends Reply, Followups {
 	deadLettered: number;
 	chunkSize: { from: number; to: number } | null;
 	chunkIndex: number;
+	/** Items of the chunk not finished; 0 means its job has nothing left to do. */
+	chunkLeft: number;
 	state: string;
 }
 export type DispatchAnswer =

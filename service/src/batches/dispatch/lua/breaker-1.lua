@@ -5,7 +5,7 @@
   KEYS[1] breaker hash (state, failures, openedAt, probeUntil)
   ARGV[1] 'acquire' | 'success' | 'failure' | 'release'   ARGV[2] threshold   ARGV[3] cooldown ms
   ARGV[4] probe ms (how long a probe may take before another is allowed)
-  Reply   JSON; acquire: {go: true, probe} | {go: false, retryAt}
+  Reply   JSON; acquire: {go: true, probe, failures} | {go: false, retryAt}
           others:  {state, failures, openedAt, opened (this call opened it)}; every reply has now
 ]]
 local key = KEYS[1]
@@ -19,7 +19,7 @@ local probeUntil = tonumber(redis.call('HGET', key, 'probeUntil') or '0')
 redis.call('PEXPIRE', key, 86400000)
 if op == 'acquire' then
   if state == 'closed' then
-    return cjson.encode({ go = true, probe = false, now = now })
+    return cjson.encode({ go = true, probe = false, failures = failures, now = now })
   end
   if state == 'open' and now < openedAt + tonumber(ARGV[3]) then
     return cjson.encode({ go = false, retryAt = openedAt + tonumber(ARGV[3]), now = now })

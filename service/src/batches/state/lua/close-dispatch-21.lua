@@ -10,8 +10,10 @@
   KEYS    every key of the batch (BATCH_KEY_PARTS)
   ARGV[1] lease id   ARGV[2] 'ok' | 'fail' | 'doubt' | 'unsure'   ARGV[3] transient '1'|'0'   ARGV[4] error class
   ARGV[5] message   ARGV[6] http code ('' none)   ARGV[7] retryAfterMs   ARGV[8] POST duration ms
-  Reply   JSON {succeeded, retryScheduled, deadLettered, wake, chunkSize, state, unqueued, notices, now}
-          chunkSize: {from, to} when the adaptive size changed; or {err: 'no_batch'}
+  Reply   JSON {succeeded, retryScheduled, deadLettered, wake, chunkSize, chunkIndex, chunkLeft, state,
+          unqueued, notices, now}; chunkSize: {from, to} when the adaptive size changed;
+          chunkLeft: items of the chunk not finished (0: its job is done)
+          or {err: 'no_batch'}
 ]]
 --- @include "batch"
 if not loadBatch() then
@@ -65,6 +67,7 @@ local wake = {}
 if state ~= 'paused' and not TERMINAL[state] then
   wake = unpark(math.min(freeSlots(), 1))
 end
+local c = chunk(chunkIndex)
 return cjson.encode({ succeeded = counts.s, retryScheduled = counts.r, deadLettered = counts.d, wake = wake,
-  chunkSize = sizeChange, chunkIndex = chunkIndex or -1, state = state, unqueued = #unqueue, notices = notices,
+  chunkSize = sizeChange, chunkIndex = chunkIndex or -1, chunkLeft = c and c.left or -1, state = state, unqueued = #unqueue, notices = notices,
   tally = tally, now = NOW })

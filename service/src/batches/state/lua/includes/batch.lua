@@ -474,7 +474,11 @@ end
 -- adaptive size); batches worked by Claim have every full chunk cut at once.
 local function cutChunks(partialOk)
   if dispatched() then
+    -- Refilled when half empty, so new chunks' jobs are added several at a time.
     local window = math.max(4, 2 * num('concurrency'))
+    if num('chunksTotal') - num('chunksStarted') >= window / 2 then
+      return
+    end
     while num('chunksTotal') - num('chunksStarted') < window and cutChunk(partialOk) do
     end
   else
