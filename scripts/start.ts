@@ -3,7 +3,7 @@
  * service, a local SMTP inbox (maildev), and a real n8n with this repo's freshly packed nodes and
  * workflow templates; with N8N_WORKERS, n8n in queue mode (main + workers on PostgreSQL).
  * Ctrl-C or SIGTERM stops n8n, the inbox, the service and Redis, in that order.
- * Settings (env): REDIS_URL, BG_REDIS_PORT, SERVICE_PORT, API_KEY, KEY_PREFIX, LOG_LEVEL,
+ * Settings (env): REDIS_URL, BG_REDIS_PORT, SERVICE_PORT, API_KEY, DISPATCH_SECRET, KEY_PREFIX, LOG_LEVEL,
  * N8N_PORT, N8N_OWNER_EMAIL, N8N_OWNER_PASSWORD, N8N_LOG_LEVEL, BG_WORKFLOWS_DIR, BG_DATA_DIR,
  * BG_SMTP_PORT, BG_INBOX_PORT, N8N_WORKERS, N8N_WEBHOOK_PROCESSORS, BG_N8N_DATABASE, BG_PG_DATABASE.
  */
@@ -12,11 +12,8 @@ import { join, relative, resolve } from 'node:path';
 
 import { RedisPortInUseError, startEmbeddedRedis } from '../service/src/redis/embedded';
 import { ensureN8n } from './lib/n8n/install';
-import {
-	upsertLocalCredentials,
-	SERVICE_CREDENTIAL,
-	type LocalCredential,
-} from './lib/credentials';
+import { SECRET_HEADER } from '../nodes/shared/contract';
+import { upsertLocalCredentials, type LocalCredential } from './lib/credentials';
 import { startLocalInbox, type LocalInbox } from './lib/inbox';
 import { startN8n, type N8nInstance } from './lib/n8n/instance';
 import { packNodePackage } from './lib/n8n/pack';
@@ -25,8 +22,14 @@ import { freePort, groupAlive, portFree, tail } from './lib/process';
 import { generateApiKey, generatePassword, persistentSecret } from './lib/secrets';
 import { REPO_ROOT, startCompanionService } from './lib/service';
 import { importWorkflows, type ImportedWorkflow } from './lib/workflows';
+import { walkthrough } from './lib/walkthrough';
 
 const DATA = resolve(REPO_ROOT, process.env.BG_DATA_DIR ?? '.data');
+/** The worker template's Header Auth: the secret the service sends with every chunk. */
+const DISPATCH_SECRET_CREDENTIAL = {
+	type: 'httpHeaderAuth',
+	name: 'Batch Guardian dispatch secret',
+};
 const LOGS = join(DATA, 'logs');
 
 interface Part {
@@ -162,6 +165,12 @@ async function main(): Promise<void> {
 
 	const redisUrl = await startRedis();
 	const apiKey = persistentSecret(join(DATA, 'api-key'), process.env.API_KEY, generateApiKey);
+	// Sent with every chunk POST; the e-mail worker template checks it with Header Auth.
+	const dispatchSecret = persistentSecret(
+		join(DATA, 'dispatch-secret'),
+		process.env.DISPATCH_SECRET,
+		generateApiKey,
+	);
 	const service = await startCompanionService({
 		port: servicePort,
 		redisUrl,
@@ -169,6 +178,7 @@ async function main(): Promise<void> {
 		keyPrefix: process.env.KEY_PREFIX,
 		logLevel: process.env.LOG_LEVEL ?? 'info',
 		logFile: join(LOGS, 'service.log'),
+		env: { DISPATCH_SECRET: dispatchSecret.value },
 	});
 	parts.push({ name: 'service', pid: service.pid, logFile: service.logFile, stop: service.stop });
 	log(`service on ${service.url} (pid ${service.pid})`);
@@ -213,14 +223,19 @@ async function main(): Promise<void> {
 		n8nDir,
 		postgresDatabase: process.env.BG_PG_DATABASE ?? 'postgres',
 	});
-	const serviceCredential = credentials.find((c) => c.type === SERVICE_CREDENTIAL.type)!;
+	const secretCredential = {
+		...DISPATCH_SECRET_CREDENTIAL,
+		id: await n8n.upsertCredential({
+			...DISPATCH_SECRET_CREDENTIAL,
+			data: { name: SECRET_HEADER, value: dispatchSecret.value },
+		}),
+		target: `header ${SECRET_HEADER} = the service's DISPATCH_SECRET`,
+	};
+	credentials.push(secretCredential);
 	const workflows = await importWorkflows(
 		n8n,
 		process.env.BG_WORKFLOWS_DIR ?? join(REPO_ROOT, 'workflows'),
-		{
-			type: serviceCredential.type,
-			ref: { id: serviceCredential.id, name: serviceCredential.name },
-		},
+		DATA,
 		log,
 	);
 	printSummary({ n8n, owner, serviceUrl: service.url, apiKey, inbox, credentials, workflows });
@@ -253,11 +268,15 @@ function printSummary(info: {
 	];
 	if (info.workflows.length === 0) lines.push('  workflows      none in workflows/');
 	for (const workflow of info.workflows) {
-		const state = workflow.active ? 'active' : `NOT active: ${workflow.error ?? 'unknown'}`;
-		lines.push(`  workflow       ${workflow.name} (${workflow.file}, ${state})`);
+		const state = workflow.active
+			? 'active'
+			: `NOT active${workflow.error ? `: ${workflow.error}` : ''}`;
+		lines.push(
+			`  workflow       ${workflow.name} (${workflow.file}, ${state}) ${workflow.outcome}`,
+		);
 		for (const hook of workflow.webhooks) lines.push(`      ${hook.method.padEnd(6)} ${hook.url}`);
 	}
-	lines.push('', 'Press Ctrl-C to stop.', '');
+	lines.push(...walkthrough(info.workflows, info.inbox.webUrl), '', 'Press Ctrl-C to stop.', '');
 	console.log(lines.join('\n'));
 }
 
