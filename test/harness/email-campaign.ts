@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Execution, N8nApi, WorkflowJson } from '../../scripts/lib/n8n/api';
-import { sleep } from '../../scripts/lib/process';
+import { freePort, groupAlive, sleep } from '../../scripts/lib/process';
+import { deletePrefixedKeys } from '../../scripts/lib/redis-keys';
+import { startCompanionService, type RunningService } from '../../scripts/lib/service';
 import { publishWorkflow } from '../../scripts/lib/workflows';
 import type { SmtpSink } from './smtp-sink';
 
@@ -51,6 +53,62 @@ export interface InstallOptions {
 }
 
 const tag = () => randomBytes(4).toString('hex');
+
+/** A companion service of its own (own key prefix, a DISPATCH_SECRET) that can be killed -9 and restarted. */
+export interface CampaignService extends ServiceRef {
+	keyPrefix: string;
+	readonly pid: number;
+	logFile: string;
+	/** kill -9 of its process group; waits until it is gone. */
+	kill(): Promise<void>;
+	/** Starts it again on the same port, prefix and settings. */
+	restart(): Promise<void>;
+	/** Stops it and deletes its keys. */
+	stop(): Promise<void>;
+}
+
+export async function startCampaignService(options: {
+	redisUrl: string;
+	logFile: string;
+	env?: NodeJS.ProcessEnv;
+}): Promise<CampaignService> {
+	const port = await freePort();
+	const keyPrefix = `bg-mail-${tag()}`;
+	const apiKey = randomBytes(24).toString('hex');
+	const dispatchSecret = randomBytes(16).toString('hex');
+	const start = () =>
+		startCompanionService({
+			port,
+			redisUrl: options.redisUrl,
+			apiKey,
+			keyPrefix,
+			logLevel: 'info',
+			logFile: options.logFile,
+			env: { DISPATCH_SECRET: dispatchSecret, ...options.env },
+		});
+	let running: RunningService = await start();
+	return {
+		url: running.url,
+		apiKey,
+		dispatchSecret,
+		keyPrefix,
+		logFile: options.logFile,
+		get pid() {
+			return running.pid;
+		},
+		async kill() {
+			process.kill(-running.pid, 'SIGKILL');
+			while (groupAlive(running.pid)) await sleep(50);
+		},
+		async restart() {
+			running = await start();
+		},
+		async stop() {
+			await running.stop();
+			await deletePrefixedKeys(options.redisUrl, keyPrefix);
+		},
+	};
+}
 
 export function loadTemplate(file: string): WorkflowJson {
 	return JSON.parse(readFileSync(join(WORKFLOWS, file), 'utf8')) as WorkflowJson;
