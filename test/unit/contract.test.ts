@@ -42,6 +42,11 @@ function allProperties(): Array<INodeProperties & { node: string }> {
 			if (property.type === 'collection' && property.options) {
 				walk(node, property.options as INodeProperties[]);
 			}
+			if (property.type === 'fixedCollection' && property.options) {
+				for (const group of property.options as Array<{ values?: INodeProperties[] }>) {
+					walk(node, group.values ?? []);
+				}
+			}
 		}
 	};
 	for (const node of nodes) {
@@ -52,7 +57,7 @@ function allProperties(): Array<INodeProperties & { node: string }> {
 	return found;
 }
 
-/** Batch settings with a node parameter; the rest are service-side only (adaptive sizing). */
+/** Batch settings with a node parameter of their own name (adaptive sizing sits in a group). */
 const NODE_PARAMETERS: LimitName[] = [
 	'chunkSize',
 	'concurrency',
@@ -69,7 +74,7 @@ const NODE_PARAMETERS: LimitName[] = [
 describe('the wire contract, node side', () => {
 	const properties = allProperties();
 
-	it.each([...NODE_PARAMETERS, 'maxWaitMs' as const])(
+	it.each([...NODE_PARAMETERS, 'adaptiveTargetSeconds' as const, 'maxWaitMs' as const])(
 		'%s: node parameter label, default and range are the contract',
 		(name) => {
 			const limit = LIMITS[name];

@@ -48,20 +48,24 @@ const claimAnswer = (req: IHttpRequestOptions) => {
 };
 
 describe('Checkpoint node v1: description', () => {
-	it('is versioned, usable as a tool, with Claim and Record Results', () => {
+	it('is versioned, usable as a tool, with Claim, Record Results, Load Cursor and Save Cursor', () => {
 		expect(node.description.name).toBe('checkpoint');
 		expect(v1.description.usableAsTool).toBe(true);
 		const operation = v1.description.properties.find((p) => p.name === 'operation');
 		expect(operation?.options?.map((o) => (o as { value: string }).value)).toEqual([
 			'claim',
 			'recordResults',
+			'loadCursor',
+			'saveCursor',
 		]);
 	});
 
-	it('has outputs Claimed and Skipped for Claim and one output for Record Results', () => {
+	it('has outputs Claimed and Skipped for Claim and one output for every other operation', () => {
 		expect(v1.description.outputs).toEqual(expect.stringContaining('"Claimed"'));
 		expect(v1.description.outputs).toEqual(expect.stringContaining('"Skipped"'));
-		expect(v1.description.outputs).toEqual(expect.stringContaining('recordResults'));
+		expect(v1.description.outputs).toEqual(
+			expect.stringContaining('$parameter.operation === "claim"'),
+		);
 	});
 
 	it('defaults its fields to the dispatch shape, documented', () => {

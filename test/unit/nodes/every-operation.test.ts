@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { IHttpRequestOptions, INodeExecutionData, VersionedNodeType } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { BatchStatus } from '../../../nodes/BatchStatus/BatchStatus.node';
 import { Checkpoint } from '../../../nodes/Checkpoint/Checkpoint.node';
 import { RateLimit } from '../../../nodes/RateLimit/RateLimit.node';
+import { cursorChecksumText } from '../../../nodes/shared/contract';
 import { SplitIntoChunks } from '../../../nodes/SplitIntoChunks/SplitIntoChunks.node';
 import { mockContext } from './mock-context';
 
@@ -38,6 +40,13 @@ function serviceAnswer(req: IHttpRequestOptions): { statusCode: number; body: un
 	if (path.endsWith('/take')) return ok({ granted: (body.costs as unknown[]).length });
 	if (path.endsWith('/acquire')) return ok({ granted: true, waitedMs: 0, retryAfterMs: 0 });
 	if (path.endsWith('/wait')) return ok({ done: true, progress: { batchId: 'b-1' } });
+	if (path.startsWith('/v1/cursors/')) {
+		const value = req.method === 'PUT' ? body.value : 'v';
+		const version = req.method === 'PUT' ? Number(body.expectedVersion) + 1 : 1;
+		const text = cursorChecksumText('c-1', version, JSON.stringify(value));
+		const checksum = createHash('sha256').update(text).digest('hex');
+		return ok({ name: 'c-1', value, version, checksum, updatedAt: '2026-05-01T00:00:00Z' });
+	}
 	return ok({ batchId: 'b-1', state: 'running' });
 }
 
@@ -91,6 +100,25 @@ const cases: Case[] = [
 		operation: 'recordResults',
 		parameters: checkpoint('recordResults'),
 		spoil: { parameters: { batchId: '' } },
+	},
+	{
+		node: new Checkpoint(),
+		operation: 'loadCursor',
+		parameters: () => ({ operation: 'loadCursor', cursorName: 'c-1', cursorField: 'cursor' }),
+		spoil: { parameters: { cursorName: 'bad name' } },
+	},
+	{
+		node: new Checkpoint(),
+		operation: 'saveCursor',
+		// Each item its own cursor: one save per cursor and run.
+		parameters: (i) => ({
+			operation: 'saveCursor',
+			cursorName: `c-${i}`,
+			cursorField: 'cursor',
+			cursorValue: i,
+			expectedVersion: 0,
+		}),
+		spoil: { parameters: { expectedVersion: -1 } },
 	},
 	...['waitForCapacity', 'split', 'reportThrottle'].map((operation): Case => ({
 		node: new RateLimit(),

@@ -21,7 +21,12 @@ export interface MockContextOptions {
 	continueOnFail?: boolean;
 	credentials?: IDataObject;
 	/** Plays the service: gets each request, returns the full response or throws a transport error. */
-	respond: (options: IHttpRequestOptions) => { statusCode: number; body: unknown } | Promise<never>;
+	respond: (
+		options: IHttpRequestOptions,
+	) => { statusCode: number; body: unknown } | Promise<{ statusCode: number; body: unknown }>;
+	/** n8n's node context of this execution (Loop keeps its place there); pass the same object to
+	 * the node's next run, a fresh one for a new execution. */
+	nodeContext?: IDataObject;
 }
 
 /** A minimal IExecuteFunctions: parameters per item, credentials, and a scripted HTTP helper. */
@@ -49,6 +54,12 @@ export function mockContext(options: MockContextOptions): {
 				: options.parameters;
 	const ctx = {
 		getInputData: () => items,
+		getContext: () => options.nodeContext ?? {},
+		getInputSourceData: () => ({
+			previousNode: 'Trigger',
+			previousNodeOutput: 0,
+			previousNodeRun: 0,
+		}),
 		getNode: () => node,
 		getExecutionId: () => 'exec-1',
 		getWorkflow: () => ({ id: 'wf-1', name: 'Test workflow', active: false }),

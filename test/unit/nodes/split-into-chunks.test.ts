@@ -7,7 +7,11 @@ describe('Split Into Chunks node v1', () => {
 		expect(v1.description.usableAsTool).toBe(true);
 		expect(v1.description.credentials).toEqual([{ name: 'batchGuardianApi', required: true }]);
 		const operation = v1.description.properties.find((p) => p.name === 'operation');
-		expect(operation?.options?.map((o) => (o as { value: string }).value)).toEqual(['submitBatch']);
+		expect(operation?.options?.map((o) => (o as { value: string }).value)).toEqual([
+			'submitBatch',
+			'loop',
+			'ranges',
+		]);
 	});
 
 	it('creates, uploads and seals a batch, and outputs one summary paired with every item', async () => {

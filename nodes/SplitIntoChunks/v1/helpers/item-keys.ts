@@ -3,11 +3,18 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { ID_PATTERN } from '../../../shared/parameters';
+import { itemBytes, PAGE_BYTE_BUDGET, type BatchItem } from './pages';
 
 export interface KeyRules {
 	onMissingKey: 'error' | 'hashItem';
 	hashKeys: boolean;
 }
+
+/** Options > On Missing Key and Hash Keys, with their defaults. */
+export const keyRules = (options: Partial<KeyRules>): KeyRules => ({
+	onMissingKey: options.onMissingKey ?? 'error',
+	hashKeys: options.hashKeys ?? false,
+});
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 40);
 
@@ -66,4 +73,21 @@ export function itemKey(this: IExecuteFunctions, itemIndex: number, rules: KeyRu
 		);
 	}
 	return text;
+}
+
+/** One input item as the batch gets it: its key and json, refused when too large to upload. */
+export function batchItem(this: IExecuteFunctions, itemIndex: number, rules: KeyRules): BatchItem {
+	const item = {
+		key: itemKey.call(this, itemIndex, rules),
+		json: this.getInputData()[itemIndex].json,
+	};
+	const bytes = itemBytes(item);
+	if (bytes > PAGE_BYTE_BUDGET) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`Item ${itemIndex} is ${bytes} bytes of JSON, over the ${PAGE_BYTE_BUDGET}-byte limit per item`,
+			{ itemIndex, description: 'Send a reference (an id or URL) instead of large content.' },
+		);
+	}
+	return item;
 }
