@@ -256,6 +256,7 @@ describe('batches: malformed input gets a 4xx naming the problem and changes not
 		['post', `${B}/dead-letters/retry`],
 		['get', `${B}/report`],
 		['post', `${B}/claim`],
+		['post', `${B}/next-chunk`],
 		['post', `${B}/results`],
 	] as const)('%s %s refuses a missing or wrong API key', async (method, path) => {
 		const none = await request(service.app)
@@ -283,6 +284,7 @@ describe('batches: malformed input gets a 4xx naming the problem and changes not
 			'/v1/batches/{batchId}/dead-letters',
 			'/v1/batches/{batchId}/dead-letters/retry',
 			'/v1/batches/{batchId}/items',
+			'/v1/batches/{batchId}/next-chunk',
 			'/v1/batches/{batchId}/pause',
 			'/v1/batches/{batchId}/report',
 			'/v1/batches/{batchId}/results',

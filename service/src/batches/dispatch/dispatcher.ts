@@ -192,9 +192,12 @@ export class Dispatcher {
 		lease: string,
 		start: Leased,
 		gate: BreakerGate,
-		log: Logger,
+		chunkLog: Logger,
 	): Promise<number> {
 		const targetUrl = settings.targetUrl as string;
+		const attempt = Math.max(...start.items.map((item) => item.attempt));
+		// Every line about this dispatch names its batch, chunk, lease and attempt.
+		const log = chunkLog.child({ lease, attempt });
 		const sentAt = performance.now();
 		// The lease's end on the local monotonic clock: how long an outcome may be retried.
 		const leaseDeadline = sentAt + (start.leaseExp - start.now);
@@ -204,7 +207,7 @@ export class Dispatcher {
 			{
 				batchId: settings.batchId,
 				chunkIndex,
-				attempt: Math.max(...start.items.map((item) => item.attempt)),
+				attempt,
 				lease,
 				items: start.items,
 			},
@@ -218,15 +221,15 @@ export class Dispatcher {
 		const answer = this.answerOf(result, settings.inDoubt);
 		dispatchedItems.inc({ outcome: answer.mode }, start.items.length);
 		if (answer.mode !== 'ok') {
-			log.warn({ lease, errorClass: answer.errorClass, mode: answer.mode }, answer.message);
+			log.warn({ errorClass: answer.errorClass, mode: answer.mode }, answer.message);
 		}
 		const closed = await whileRedisAway(
 			() => this.commands.closeDispatch(settings.batchId, lease, answer, durationMs),
 			leaseDeadline,
 			{
-				onRetry: (error, attempt) =>
+				onRetry: (error, retry) =>
 					log.warn(
-						{ lease, attempt, err: (error as Error).message },
+						{ retry, err: (error as Error).message },
 						'Redis away: retrying to record the dispatch outcome',
 					),
 			},
