@@ -70,10 +70,13 @@ const MAX_PAUSE_RECHECKS = 50;
 
 export class Limiter {
 	private readonly script: LimiterScript;
+	/** A limiter key nobody used for LIMITER_IDLE_HOURS is forgotten (Redis expiry). */
+	private readonly idleMs: number;
 
 	constructor(private readonly ctx: ServiceContext) {
 		defineScripts(ctx.redis, path.join(__dirname, 'lua'));
 		this.script = (ctx.redis as unknown as { limiter: LimiterScript }).limiter.bind(ctx.redis);
+		this.idleMs = Math.round(ctx.config.LIMITER_IDLE_HOURS * 3_600_000);
 	}
 
 	async configure(limiterKey: string, settings: LimiterSettingsInput): Promise<LimiterState> {
@@ -179,7 +182,7 @@ export class Limiter {
 		const reply = await this.script(
 			this.ctx.keys.limiter(limiterKey),
 			operation,
-			settings ? '1' : '0',
+			`${settings ? '1' : '0'}|${this.idleMs}`,
 			...stored,
 			...args,
 		);

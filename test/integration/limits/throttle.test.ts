@@ -103,3 +103,28 @@ describe('limiter throttle feedback (real Redis)', () => {
 		expect(rates).toEqual([50, 25, 12.5, 10, 10, 10]);
 	});
 });
+
+describe('limiter keys nobody uses expire (LIMITER_IDLE_HOURS)', () => {
+	it('a key is forgotten, settings included, once idle for the configured time', async () => {
+		const { createTestService } = await import('../../harness/service');
+		const { Limiter } = await import('../../../service/src/limits/limiter');
+		const service = createTestService({ LIMITER_IDLE_HOURS: '0.0003' });
+		try {
+			const limiter = new Limiter(service.ctx);
+			await limiter.configure('idle-key', { capacity: 5, refillAmount: 5, refillUnit: 'second' });
+			const key = service.ctx.keys.limiter('idle-key');
+			const ttl = await service.ctx.redis.pttl(key);
+			expect(ttl).toBeGreaterThan(0);
+			expect(ttl).toBeLessThanOrEqual(1080);
+			// Use renews it.
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			await limiter.acquire('idle-key', 1, 0);
+			expect(await service.ctx.redis.pttl(key)).toBeGreaterThan(900);
+			await new Promise((resolve) => setTimeout(resolve, 1300));
+			expect(await service.ctx.redis.exists(key)).toBe(0);
+			await expect(limiter.state('idle-key')).rejects.toThrow(/no settings/);
+		} finally {
+			await service.cleanup();
+		}
+	});
+});

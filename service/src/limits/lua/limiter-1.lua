@@ -7,7 +7,8 @@
 
   KEYS[1]  limiter hash (settings and bucket state)
   ARGV[1]  operation: configure | acquire | take | throttle | release | state
-  ARGV[2]  '1' when ARGV[3..7] carry settings to store first (last writer wins), else '0'
+  ARGV[2]  '1' when ARGV[3..7] carry settings to store first (last writer wins), else '0';
+           then '|' and the idle expiry in ms: a key nobody uses for that long is forgotten
   ARGV[3..7] capacity, refill (tokens per unit), unitMs, adaptive (0|1), recoveryStepMs
   ARGV[8..]  per operation:
     acquire   cost, maxWaitMs  -> reserves a slot unless it is more than maxWaitMs away
@@ -29,6 +30,7 @@ local STEP = 0.1 -- adaptive: add this share of the configured refill per recove
 
 local key = KEYS[1]
 local op = ARGV[1]
+local withSettings, idleMs = string.match(ARGV[2], '^(%d)|?(%d*)$')
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 
@@ -53,7 +55,7 @@ local function holdPause()
   if now < pausedUntil then tat = math.max(tat, pausedUntil + capacity * unitMs / rate) end
 end
 
-if ARGV[2] == '1' then
+if withSettings == '1' then
   local c, r, u = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
   local a, st = tonumber(ARGV[6]), tonumber(ARGV[7])
   if capacity == nil then
@@ -135,6 +137,9 @@ redis.call('HSET', key, 'capacity', capacity, 'refill', refill, 'unitMs', unitMs
   'pausedUntil', fmt(pausedUntil), 'pausedTotal', fmt(pausedTotal), 'adjustedAt', fmt(adjustedAt),
   'cutAt', fmt(cutAt), 'throttles', throttles, 'grantedTokens', granted,
   'lastThrottleAt', fmt(lastThrottleAt))
+if tonumber(idleMs) then
+  redis.call('PEXPIRE', key, tonumber(idleMs))
+end
 return { code, fmt(a), fmt(b), fmt(now), tostring(capacity), tostring(refill), tostring(unitMs),
   tostring(adaptive), tostring(stepMs), fmt(rate), fmt(tat), fmt(pausedUntil), fmt(pausedTotal),
   tostring(throttles), tostring(granted), fmt(lastThrottleAt) }
