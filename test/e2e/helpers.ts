@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { Redis } from 'ioredis';
 
@@ -111,4 +113,34 @@ export function webhookChain(name: string, path: string, chain: NodeSpec[]): Wor
 		connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
 	}
 	return { name, nodes, connections, settings: { executionOrder: 'v1' } };
+}
+
+/** A Batch Guardian API credential in the stack's n8n, pointing at the stack's service. */
+export async function createServiceCredential(
+	n8n: N8nApi,
+	prefix: string,
+): Promise<{ id: string; name: string }> {
+	const stack = getStack();
+	const name = unique(prefix);
+	const id = await n8n.createCredential({
+		name,
+		type: 'batchGuardianApi',
+		data: { baseUrl: stack.service.url, apiKey: stack.service.apiKey },
+	});
+	return { id, name };
+}
+
+/** Serves `handler` on a free loopback port (a sink for a test): its base URL and a stop. */
+export async function serveHttp(
+	handler: RequestListener,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+	const server = createServer(handler);
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		async stop() {
+			server.closeAllConnections();
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		},
+	};
 }
