@@ -102,6 +102,10 @@ export class Dispatcher {
 			const settings = await this.settingsOf(batchId);
 			if (!settings?.targetUrl) return;
 			const gate = await this.breaker.acquire(settings.targetUrl, settings.timeoutMs);
+			setCircuitState(
+				targetDigest(settings.targetUrl),
+				gate.go ? (gate.probe ? 'half_open' : 'closed') : 'open',
+			);
 			if (!gate.go) return this.delay(job, token, gate.retryAt - gate.now);
 			let tokens = 0;
 			let maxItems = 0;
