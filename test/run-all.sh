@@ -16,11 +16,17 @@ npx tsx test/scan/scan-package.ts || status=1
 step 'type-check'
 npm run --silent typecheck || status=1
 
-# --forceExit: a suite that passed but left a handle open (seen in integration, not yet found)
-# must not hang CI; every suite tears its own processes and keys down in afterAll.
-for suite in unit integration e2e; do
+# Every suite tears its own processes, connections and keys down in afterAll, so jest exits by
+# itself; the timeout only turns a hang nobody foresaw into a failure with a message.
+for suite in unit integration browser e2e; do
 	step "$suite tests"
-	npx jest --ci --runInBand --forceExit --selectProjects "$suite" --json --outputFile "$results/$suite.json" || status=1
+	timeout --signal=TERM --kill-after=60 40m \
+		npx jest --ci --runInBand --selectProjects "$suite" --json --outputFile "$results/$suite.json" ||
+		{
+			status=1
+			[ -s "$results/$suite.json" ] || echo "{\"numPassedTests\":0,\"numFailedTests\":0,\"numRuntimeErrorTestSuites\":1}" >"$results/$suite.json"
+			echo "$suite tests failed or did not exit in time"
+		}
 done
 
 node -e '
