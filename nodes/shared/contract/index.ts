@@ -34,6 +34,8 @@ export const BATCH_LIMITS = {
 	failureMinSample: range('Failure Threshold Minimum Sample', 100, 1, 1_000_000_000),
 	adaptiveTargetSeconds: range('Target Seconds per Chunk', 30, 1, 3600, false),
 	leaseMs: range('Lease (ms)', 60_000, 100, 86_400_000),
+	/** Claim: lease at most this many items per call (0: no limit); the rest stay free. */
+	claimMaxItems: range('Max Items', 0, 0, 10_000),
 	retryAfterMs: range('Retry After (ms)', 0, 0, 86_400_000),
 } as const;
 
@@ -83,6 +85,8 @@ export const SKIP_REASONS = [
 	'unknown',
 	'batch_finished',
 	'batch_paused',
+	/** Claim's maxItems was reached: the item is free, for another execution to take. */
+	'over_max_items',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

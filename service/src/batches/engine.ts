@@ -206,7 +206,13 @@ export class BatchEngine {
 	async claim(
 		batchId: string,
 		keys: string[],
-		options: { lease?: string; leaseMs: number; claimId?: string; execution?: Execution },
+		options: {
+			lease?: string;
+			leaseMs: number;
+			claimId?: string;
+			execution?: Execution;
+			maxItems?: number;
+		},
 	) {
 		const newLease = options.claimId
 			? `c.${digest(`${batchId}:${options.claimId}`)}`
@@ -219,6 +225,7 @@ export class BatchEngine {
 				options.leaseMs,
 				options.execution,
 				keys,
+				options.maxItems,
 			),
 		);
 		await this.follow(batchId, reply);

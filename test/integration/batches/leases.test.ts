@@ -138,3 +138,26 @@ describe('batches: Claim and Record Results with leases (real Redis)', () => {
 		});
 	});
 });
+
+describe('batches: Claim with maxItems (real Redis)', () => {
+	let service: TestService;
+	beforeEach(async () => {
+		service = createTestService();
+		await api(service.app).post('/v1/batches', { batchKey: 'b-max' });
+		await api(service.app).post('/v1/batches/b-max/items', { items: items(10), final: true });
+	});
+	afterEach(async () => service.cleanup());
+
+	it('leases at most maxItems and leaves the rest free for the next execution', async () => {
+		const keys = items(10).map((item) => item.key);
+		const first = await api(service.app).post('/v1/batches/b-max/claim', { keys, maxItems: 4 });
+		expect(first.body.claimed).toEqual(keys.slice(0, 4));
+		expect(first.body.skipped.map((s: { reason: string }) => s.reason)).toEqual(
+			Array(6).fill('over_max_items'),
+		);
+		const second = await api(service.app).post('/v1/batches/b-max/claim', { keys, maxItems: 4 });
+		expect(second.body.claimed).toEqual(keys.slice(4, 8));
+		const progress = (await api(service.app).get('/v1/batches/b-max')).body;
+		expect(progress.counts).toMatchObject({ inFlight: 8, pending: 2 });
+	});
+});

@@ -95,6 +95,12 @@ export const claimBody = z.strictObject({
 	claimId: idSchema
 		.optional()
 		.describe('Names this claim: re-sent with the same id it answers the same items'),
+	maxItems: z
+		.int()
+		.min(1)
+		.max(MAX_ITEMS_PER_REQUEST)
+		.optional()
+		.describe('Lease at most this many; the rest stay free for other executions (over_max_items)'),
 	execution,
 });
 

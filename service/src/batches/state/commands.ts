@@ -287,6 +287,7 @@ export class BatchCommands {
 		leaseMs: number,
 		execution: Execution | undefined,
 		keys: string[],
+		maxItems = 0,
 	): Promise<ClaimReply> {
 		const reply = await this.call('claimItems', batchId, [
 			givenLease ?? '',
@@ -294,6 +295,7 @@ export class BatchCommands {
 			leaseMs,
 			execution?.id ?? '',
 			execution?.workflowId ?? '',
+			maxItems,
 			...keys,
 		]);
 		return {

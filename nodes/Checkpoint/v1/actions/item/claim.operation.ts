@@ -26,6 +26,10 @@ export const description: INodeProperties[] = [
 			'leaseMs',
 			'Without a lease: how long the claimed items stay reserved for this execution before others may take them',
 		),
+		limitProperty(
+			'claimMaxItems',
+			'Without a lease: take at most this many items (0 = all that are free); the rest go to Skipped as over_max_items, free for the next execution. Set it to what this execution can send within its rate limit, so concurrent executions share the work instead of one leasing everything',
+		),
 	]),
 ];
 
@@ -47,7 +51,10 @@ const SKIPPED = 1;
  * for items waiting for their retry). Errors go to Skipped too, so a failed claim is never worked.
  */
 export async function execute(this: IExecuteFunctions) {
-	const options = this.getNodeParameter('options', 0, {}) as { leaseMs?: number };
+	const options = this.getNodeParameter('options', 0, {}) as {
+		leaseMs?: number;
+		claimMaxItems?: number;
+	};
 	return await runItems(this, {
 		outputs: 2,
 		errorOutput: SKIPPED,
@@ -62,6 +69,8 @@ export async function execute(this: IExecuteFunctions) {
 			else {
 				body.leaseMs = readLimit.call(this, 'leaseMs', options.leaseMs, first);
 				body.claimId = claimId(this, keys);
+				const maxItems = readLimit.call(this, 'claimMaxItems', options.claimMaxItems, first);
+				if (maxItems > 0) body.maxItems = maxItems;
 			}
 			const answer = await serviceRequest<ClaimAnswer>(this, 'POST', batchPath(batchId, 'claim'), {
 				body,

@@ -7,9 +7,11 @@
   Skipped with the reason instead of refusing the request.
   KEYS    every key of the batch (BATCH_KEY_PARTS)
   ARGV[1] lease id given ('' none)   ARGV[2] new lease id   ARGV[3] lease ms
-  ARGV[4] n8n execution id ('' none)   ARGV[5] workflow id   ARGV[6..] item keys
+  ARGV[4] n8n execution id ('' none)   ARGV[5] workflow id   ARGV[6] most items to lease now (0 any)
+  ARGV[7..] item keys
   Reply   JSON {claimed: [key...], skipped: [[key, reason, dueAt]...], leaseExp, state, notices, now}
-          reasons: unknown, finished, dead_lettered, leased, not_due, batch_finished, batch_paused
+          reasons: unknown, finished, dead_lettered, leased, not_due, batch_finished, batch_paused,
+          over_max_items (free, left for other executions)
           or {err: 'no_batch'}
 ]]
 --- @include "batch"
@@ -23,8 +25,12 @@ if expireLeases(100) > 0 then
 end
 local state = batch.state
 local leaseExp = NOW + tonumber(ARGV[3])
+local maxItems = tonumber(ARGV[6])
+if maxItems <= 0 then
+  maxItems = math.huge
+end
 local keys = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   keys[#keys + 1] = ARGV[i]
 end
 loadItems(keys)
@@ -58,6 +64,8 @@ for _, key in ipairs(keys) do
     skip(key, 'leased', it.leaseExp)
   elseif it.st == 'r' and it.due > NOW then
     skip(key, 'not_due', it.due)
+  elseif #leasedNow >= maxItems then
+    skip(key, 'over_max_items')
   else
     lease(key, it, newLease, leaseExp)
     claimed[#claimed + 1] = key
