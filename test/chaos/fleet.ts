@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -122,6 +122,7 @@ export async function recordingSink(
 	): Promise<{ ignored: Array<{ key: string }> }> => {
 		const deadline = Date.now() + 60_000;
 		for (;;) {
+			if (closed) throw new Error('sink closed');
 			const urls = serviceUrls();
 			const base = urls[turn++ % urls.length];
 			try {
@@ -132,10 +133,15 @@ export async function recordingSink(
 			}
 		}
 	};
+	let closed = false;
 	const server: Server = createServer((req, res) => {
 		let data = '';
 		req.on('data', (chunk) => (data += chunk));
-		req.on('end', async () => {
+		req.on('end', () => void work(data, res).catch(() => res.destroy()));
+	});
+	// A worker that keeps going when the service that called it dies, until the sink is closed.
+	const work = async (data: string, res: ServerResponse): Promise<void> => {
+		{
 			const dispatch = JSON.parse(data) as {
 				batchId: string;
 				lease: string;
@@ -170,12 +176,13 @@ export async function recordingSink(
 			}
 			if (!res.destroyed)
 				res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-		});
-	});
+		}
+	};
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 	sink.close = () =>
 		new Promise((resolve) => {
+			closed = true;
 			server.closeAllConnections();
 			server.close(() => resolve());
 		});

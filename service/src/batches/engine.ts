@@ -367,6 +367,12 @@ export class BatchEngine {
 			meta: JSON.stringify(input.meta),
 		};
 		if (input.targetUrl) fields.targetUrl = input.targetUrl;
+		fields.delivery = input.delivery;
+		if (input.smtp) {
+			fields.smtpTransport = input.smtp.transport;
+			if (input.smtp.from) fields.smtpFrom = input.smtp.from;
+			if (input.smtp.messageIdDomain) fields.smtpDomain = input.smtp.messageIdDomain;
+		}
 		if (input.limiterKey) fields.limiterKey = input.limiterKey;
 		if (input.milestoneUrl) fields.milestoneUrl = input.milestoneUrl;
 		if (input.completionUrl) fields.completionUrl = input.completionUrl;

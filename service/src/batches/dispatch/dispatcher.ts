@@ -15,6 +15,7 @@ import { setCircuitState, startChunk } from '../../observability/metrics';
 import { targetDigest, type Breaker, type BreakerGate } from './breaker';
 import { CHUNK_QUEUE, type ChunkJobData, type ChunkQueue } from './chunk-queue';
 import { deliverChunk } from './delivery';
+import type { DirectSender } from './direct';
 import type { Pacer } from './pacer';
 
 /** A parked job's safety wake-up, in case the promote that should wake it was lost. */
@@ -29,6 +30,21 @@ const dispatchedItems = counter(
 	'Items POSTed to worker webhooks, by how the POST ended',
 	['outcome'],
 );
+
+/** What the circuit breaker guards: the worker webhook, or the SMTP transport of direct delivery. */
+const targetOf = (settings: BatchSettings): string | undefined =>
+	settings.delivery === 'smtp' && settings.smtp
+		? `smtp:${settings.smtp.transport}`
+		: settings.targetUrl;
+
+/** A POST's outcome as the circuit breaker counts it (a shutdown says nothing of the target). */
+function breakerOutcomeOf(
+	result: Awaited<ReturnType<typeof deliverChunk>>,
+	answer: DispatchAnswer,
+): 'success' | 'failure' | 'release' {
+	if ('shutdown' in result) return 'release';
+	return 'transient' in answer && answer.transient ? 'failure' : 'success';
+}
 
 export const newLeaseId = (): string =>
 	`l-${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
@@ -60,6 +76,7 @@ export class Dispatcher {
 		private readonly pacer: Pacer,
 		private readonly notices: Notices,
 		private readonly events: BatchEvents,
+		private readonly direct?: DirectSender,
 	) {
 		// Every dispatch in flight listens for shutdown.
 		setMaxListeners(0, this.shutdown.signal);
@@ -100,16 +117,18 @@ export class Dispatcher {
 		const log = this.ctx.logger.child({ batchId, chunkIndex, generation });
 		for (let round = 0; round < MAX_ROUNDS; round++) {
 			const settings = await this.settingsOf(batchId);
-			if (!settings?.targetUrl) return;
-			const gate = await this.breaker.acquire(settings.targetUrl, settings.timeoutMs);
+			const target = settings && targetOf(settings);
+			if (!settings || !target) return;
+			const gate = await this.breaker.acquire(target, settings.timeoutMs);
 			setCircuitState(
-				targetDigest(settings.targetUrl),
+				targetDigest(target),
 				gate.go ? (gate.probe ? 'half_open' : 'closed') : 'open',
 			);
 			if (!gate.go) return this.delay(job, token, gate.retryAt - gate.now);
 			let tokens = 0;
 			let maxItems = 0;
-			if (settings.limiterKey) {
+			// Direct delivery paces each message itself; a webhook chunk pays for its items up front.
+			if (settings.limiterKey && settings.delivery === 'webhook') {
 				const peek = await this.commands.peek(batchId, chunkIndex, generation);
 				if (peek.kind !== 'ready') {
 					await this.releaseProbe(settings, gate);
@@ -147,7 +166,10 @@ export class Dispatcher {
 				await this.releaseProbe(settings, gate);
 				return;
 			}
-			const left = await this.send(settings, chunkIndex, lease, start, gate, log);
+			const left =
+				settings.delivery === 'smtp'
+					? await this.sendDirect(settings, chunkIndex, lease, start, gate, log)
+					: await this.send(settings, chunkIndex, lease, start, gate, log);
 			if (this.shutdown.signal.aborted || left === 0) return;
 		}
 		return this.delay(job, token, 0);
@@ -223,8 +245,9 @@ export class Dispatcher {
 		);
 		const durationMs = performance.now() - sentAt;
 		const answer = this.answerOf(result, settings.inDoubt);
+		const breakerOutcome = breakerOutcomeOf(result, answer);
 		dispatchedItems.inc({ outcome: answer.mode }, start.items.length);
-		if (answer.mode !== 'ok') {
+		if ('errorClass' in answer) {
 			log.warn({ errorClass: answer.errorClass, mode: answer.mode }, answer.message);
 		}
 		const closed = await whileRedisAway(
@@ -251,7 +274,7 @@ export class Dispatcher {
 		}
 		// The outcome is recorded; what follows can be redone by the sweep if Redis fails it now.
 		try {
-			await this.recordBreaker(settings, result, answer, gate, log);
+			await this.recordBreaker(settings, breakerOutcome, gate, log);
 			await this.chunks.follow(settings.batchId, closed, settings.priority);
 			await this.notices.follow(settings.batchId, closed.notices);
 			if (closed.state === 'aborted') {
@@ -267,24 +290,93 @@ export class Dispatcher {
 		return closed.chunkLeft;
 	}
 
+	/**
+	 * Direct delivery: the sender marks each item before its transaction and records each outcome;
+	 * then the dispatch is closed: items it never marked go back, open ones stay in doubt.
+	 */
+	private async sendDirect(
+		settings: BatchSettings,
+		chunkIndex: number,
+		lease: string,
+		start: Leased,
+		gate: BreakerGate,
+		chunkLog: Logger,
+	): Promise<number> {
+		const log = chunkLog.child({ lease, attempt: Math.max(...start.items.map((i) => i.attempt)) });
+		const deadline = performance.now() + (start.leaseExp - start.now);
+		const whileAway = <T>(operation: () => Promise<T>) =>
+			whileRedisAway(operation, deadline, {
+				onRetry: (error, retry) =>
+					log.warn({ retry, err: (error as Error).message }, 'Redis away: retrying'),
+			});
+		let succeeded = 0;
+		let transient = 0;
+		const endChunk = startChunk(settings.batchId);
+		if (!this.direct) {
+			log.error('batch asks for direct delivery but this service has no sender configured');
+		} else {
+			await this.direct
+				.deliver(
+					{
+						settings,
+						chunkIndex,
+						lease,
+						items: start.items,
+						deadline,
+						signal: this.shutdown.signal,
+					},
+					{
+						beforeSend: (keys) =>
+							whileAway(() => this.commands.markSending(settings.batchId, lease, keys)),
+						record: async (results) => {
+							for (const result of results) {
+								if (result.outcome === 'succeeded') succeeded++;
+								else if (result.outcome === 'failed' && result.transient) transient++;
+							}
+							await whileAway(() =>
+								this.commands.settle(settings.batchId, lease, undefined, results),
+							);
+						},
+					},
+				)
+				.catch((error: unknown) =>
+					log.error(
+						{ err: (error as Error).message },
+						'direct delivery failed; unsent items go back',
+					),
+				);
+		}
+		const closed = await whileAway(() =>
+			this.commands.closeDispatch(settings.batchId, lease, { mode: 'direct' }, 0),
+		);
+		endChunk(transient > 0 && succeeded === 0 ? 'failed' : 'ok');
+		try {
+			const outcome = transient > 0 && succeeded === 0 ? 'failure' : 'success';
+			await this.recordBreaker(settings, outcome, gate, log);
+			await this.chunks.follow(settings.batchId, closed, settings.priority);
+			await this.notices.follow(settings.batchId, closed.notices);
+			if (closed.state === 'aborted') await this.chunks.removeQueued(settings.batchId);
+		} catch (error) {
+			log.warn({ err: (error as Error).message }, 'after a dispatch: follow-up failed');
+		}
+		return closed.chunkLeft;
+	}
+
 	private async recordBreaker(
 		settings: BatchSettings,
-		result: Awaited<ReturnType<typeof deliverChunk>>,
-		answer: DispatchAnswer,
+		outcome: 'success' | 'failure' | 'release',
 		gate: BreakerGate,
 		log: Logger,
 	): Promise<void> {
-		const targetUrl = settings.targetUrl as string;
+		const target = targetOf(settings) as string;
 		const probe = gate.go && gate.probe;
-		const transient = answer.mode !== 'ok' && answer.transient && !('shutdown' in result);
-		const outcome = 'shutdown' in result ? 'release' : transient ? 'failure' : 'success';
 		if (outcome === 'release' && !probe) return;
 		// A success on a closed breaker with no failures counted changes nothing: skip the call.
 		if (outcome === 'success' && gate.go && !probe && gate.failures === 0) return;
-		const { openedAt, state } = await this.breaker.record(targetUrl, outcome);
-		setCircuitState(targetDigest(targetUrl), state);
+		const { openedAt, state } = await this.breaker.record(target, outcome);
+		setCircuitState(targetDigest(target), state);
 		if (openedAt) {
-			log.warn({ targetUrl }, 'circuit opened: target failed repeatedly');
+			log.warn({ target }, 'circuit opened: target failed repeatedly');
 			await this.notices.follow(
 				settings.batchId,
 				await this.commands.addNotice(settings.batchId, 'circuit_open', openedAt),
@@ -341,7 +433,7 @@ export class Dispatcher {
 	}
 
 	private async releaseProbe(settings: BatchSettings, gate: BreakerGate): Promise<void> {
-		if (gate.go && gate.probe) await this.breaker.record(settings.targetUrl as string, 'release');
+		if (gate.go && gate.probe) await this.breaker.record(targetOf(settings) as string, 'release');
 	}
 
 	/** Delays the job by `ms` (a difference of Redis instants, so no clock of ours is involved). */

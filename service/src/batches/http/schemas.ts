@@ -61,12 +61,54 @@ export const createBatchBody = z
 			.refine((a) => a.max >= a.min, { message: 'max must not be below min' })
 			.optional()
 			.describe('Size the next chunks so one takes about targetSeconds'),
+		delivery: z
+			.enum(['webhook', 'smtp'])
+			.default('webhook')
+			.describe(
+				'webhook: chunks are POSTed to targetUrl; smtp: the service sends each item as an e-mail',
+			),
+		smtp: z
+			.strictObject({
+				transport: idSchema.describe(
+					'A transport named in the service environment (SMTP_TRANSPORT_<NAME>)',
+				),
+				from: z.string().min(3).max(320).optional().describe('Default From of items without one'),
+				messageIdDomain: z
+					.string()
+					.regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}$/, 'must be a domain name')
+					.optional()
+					.describe('Right side of each Message-ID (default: the From domain)'),
+			})
+			.optional(),
 		limiterKey: idSchema.optional(),
 		milestoneUrl: httpUrl.optional(),
 		completionUrl: httpUrl
 			.optional()
 			.describe('POSTed once, with the final report, when the batch ends'),
 		meta: z.record(z.string(), z.unknown()).default({}),
+	})
+	.superRefine((batch, ctx) => {
+		if (batch.delivery === 'smtp' && !batch.smtp) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['smtp'],
+				message: 'delivery "smtp" needs smtp.transport: the name of a transport the service has',
+			});
+		}
+		if (batch.delivery === 'smtp' && batch.targetUrl) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['targetUrl'],
+				message: 'delivery "smtp" sends the items itself: leave targetUrl out',
+			});
+		}
+		if (batch.delivery === 'webhook' && batch.smtp) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['smtp'],
+				message: 'smtp settings need delivery "smtp"',
+			});
+		}
 	})
 	.describe('Batch settings');
 export type CreateBatchInput = z.infer<typeof createBatchBody>;

@@ -74,7 +74,7 @@ export interface CloseReply extends Reply, Followups {
 	state: string;
 }
 export type DispatchAnswer =
-	| { mode: 'ok' }
+	| { mode: 'ok' | 'direct' }
 	| {
 			mode: 'fail' | 'doubt' | 'unsure';
 			transient: boolean;
@@ -231,7 +231,7 @@ export class BatchCommands {
 		answer: DispatchAnswer,
 		durationMs: number,
 	): Promise<CloseReply> {
-		const failure = answer.mode === 'ok' ? undefined : answer;
+		const failure = 'errorClass' in answer ? answer : undefined;
 		const reply = await this.call('closeDispatch', batchId, [
 			leaseId,
 			answer.mode,
@@ -243,6 +243,12 @@ export class BatchCommands {
 			Math.round(durationMs),
 		]);
 		return { ...reply, wake: list(reply.wake) } as unknown as CloseReply;
+	}
+
+	/** Direct delivery: marks items right before their transactions open; answers those still ours. */
+	async markSending(batchId: string, leaseId: string, keys: string[]): Promise<string[]> {
+		const reply = await this.call('markSending', batchId, [leaseId, ...keys]);
+		return list<string>(reply.marked);
 	}
 
 	async releaseDispatch(batchId: string, leaseId: string): Promise<{ wake: string[] }> {

@@ -14,6 +14,9 @@ export interface BatchSettings {
 	limiterKey?: string;
 	milestoneUrl?: string;
 	completionUrl?: string;
+	/** webhook: POST chunks to targetUrl; smtp: the service sends each item as an e-mail. */
+	delivery: 'webhook' | 'smtp';
+	smtp?: { transport: string; from?: string; messageIdDomain?: string };
 }
 
 const STATUS: Record<string, string> = {
@@ -63,6 +66,10 @@ export class BatchReads {
 			'limiterKey',
 			'milestoneUrl',
 			'completionUrl',
+			'delivery',
+			'smtpTransport',
+			'smtpFrom',
+			'smtpDomain',
 		] as const;
 		const values = await this.ctx.redis.hmget(this.ctx.keys.batch(batchId), ...names);
 		if (values[0] === null) return null;
@@ -79,6 +86,10 @@ export class BatchReads {
 			limiterKey: v.limiterKey,
 			milestoneUrl: v.milestoneUrl,
 			completionUrl: v.completionUrl,
+			delivery: v.delivery === 'smtp' ? 'smtp' : 'webhook',
+			smtp: v.smtpTransport
+				? { transport: v.smtpTransport, from: v.smtpFrom, messageIdDomain: v.smtpDomain }
+				: undefined,
 		};
 	}
 

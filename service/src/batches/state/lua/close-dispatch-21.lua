@@ -8,7 +8,7 @@
   batch sets them aside as in doubt now, a `retry` batch retries them as transient failures.
   Adaptive batches size their next chunks from how long this dispatch took per item.
   KEYS    every key of the batch (BATCH_KEY_PARTS)
-  ARGV[1] lease id   ARGV[2] 'ok' | 'fail' | 'doubt' | 'unsure'   ARGV[3] transient '1'|'0'   ARGV[4] error class
+  ARGV[1] lease id   ARGV[2] 'ok' | 'fail' | 'doubt' | 'unsure' | 'direct'   ARGV[3] transient '1'|'0'   ARGV[4] error class
   ARGV[5] message   ARGV[6] http code ('' none)   ARGV[7] retryAfterMs   ARGV[8] POST duration ms
   Reply   JSON {succeeded, retryScheduled, deadLettered, wake, chunkSize, chunkIndex, chunkLeft, state,
           unqueued, notices, now}; chunkSize: {from, to} when the adaptive size changed;
@@ -27,6 +27,27 @@ local sizeChange = cjson.null
 if keys then
   if mode == 'doubt' then
     redis.call('HSET', K['lease-notes'], leaseId, cjson.encode({ class = ARGV[4], message = ARGV[5] }))
+  elseif mode == 'direct' then
+    -- The service sent these itself and recorded each outcome as it came: what is left was never
+    -- sent (given back) or is inside a transaction whose end it never learned (in doubt at expiry).
+    loadItems(keys)
+    local open = 0
+    for _, key in ipairs(keys) do
+      local it = cache[key]
+      if it and it.st == 'l' and it.lease == leaseId then
+        if it.rep == '0' then
+          unsent(key, it)
+        elseif it.rep == 'S' then
+          open = open + 1
+        end
+      end
+    end
+    if open == 0 then
+      dropLease(leaseId)
+    else
+      redis.call('HSET', K['lease-notes'], leaseId, cjson.encode({ class = 'smtp_transaction',
+        message = 'the service stopped inside an SMTP transaction' }))
+    end
   else
     loadItems(keys)
     local outcome = mode == 'ok' and 's' or 'f'

@@ -52,7 +52,7 @@ local function split(text, sep)
 end
 
 -- Batch fields most scripts need, read once.
-local BATCH_FIELDS = { 'state', 'sealed', 'maxAttempts', 'backoffInitialMs', 'backoffMaxMs',
+local BATCH_FIELDS = { 'state', 'sealed', 'maxAttempts', 'backoffInitialMs', 'backoffMaxMs', 'delivery',
   'concurrency', 'inDoubtPolicy', 'targetUrl', 'chunkSize', 'chunkSizeNow', 'chunkBytes', 'chunksTotal',
   'chunksStarted', 'cutTo', 'adaptive', 'adaptiveTargetMs', 'adaptiveMin', 'adaptiveMax' }
 local batch = {}
@@ -73,8 +73,14 @@ local function setField(name, value)
   batch[name] = tostring(value)
   redis.call('HSET', K.batch, name, value)
 end
+-- Chunks of this batch go out through the service (a worker webhook, or direct SMTP sending).
 local function dispatched()
-  return batch.targetUrl ~= nil and batch.targetUrl ~= false
+  return (batch.targetUrl ~= nil and batch.targetUrl ~= false) or batch.delivery == 'smtp'
+end
+-- The service sends each item itself and marks it before its transaction: an item never marked
+-- was never sent, whatever became of its lease.
+local function direct()
+  return batch.delivery == 'smtp'
 end
 
 -- Counter deltas, written once by flush().
@@ -90,7 +96,7 @@ local tally = { succeeded = 0, retry_scheduled = 0, dead_lettered = 0, in_doubt 
 
 -- Items: decoded on first use, written back once by flush().
 local cache, dirty = {}, {}
-local PACK = '^(%a)|(%d+)|(%-?%d+)|(%d+)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d)$'
+local PACK = '^(%a)|(%d+)|(%-?%d+)|(%d+)|([^|]*)|(%d+)|(%d+)|(%d+)|(%w)$'
 local function decode(v)
   local st, att, chunk, first, lease, leaseAt, leaseExp, due, rep = string.match(v, PACK)
   return { st = st, att = tonumber(att), chunk = tonumber(chunk), first = tonumber(first), lease = lease,
@@ -336,6 +342,15 @@ local function settleInDoubt(key, it, note)
   end
 end
 
+-- An item whose direct delivery never began (no transaction opened): back, no attempt spent.
+local function unsent(key, it)
+  it.att = math.max(0, it.att - 1)
+  it.due = NOW
+  it.lease = ''
+  move(it, 'r')
+  changed(key)
+end
+
 local function expireLeases(limit)
   local ids = redis.call('ZRANGEBYSCORE', K['lease-exp'], '-inf', NOW, 'LIMIT', 0, limit)
   for _, leaseId in ipairs(ids) do
@@ -346,7 +361,11 @@ local function expireLeases(limit)
     for _, key in ipairs(keys) do
       local it = cache[key]
       if it and it.st == 'l' and it.lease == leaseId then
-        settleInDoubt(key, it, note)
+        if direct() and it.rep == '0' then
+          unsent(key, it)
+        else
+          settleInDoubt(key, it, note)
+        end
       end
     end
     dropLease(leaseId)
