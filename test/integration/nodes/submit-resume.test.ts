@@ -66,7 +66,7 @@ describe('Submit Batch resumes a batch an earlier run left unsealed (real servic
 			method: 'POST',
 			headers: { 'x-api-key': TEST_API_KEY },
 		});
-		expect((await paused.json()).state).toBe('paused');
+		expect(((await paused.json()) as { state: string }).state).toBe('paused');
 
 		const [[summary]] = await submit();
 		expect(summary.json).toMatchObject({ batchId: 'resume-me', created: false });
