@@ -81,7 +81,7 @@ export async function loadBatch(
 			changes: n('chunkSizeChanges'),
 			changedAt: iso(hash.chunkSizeChangedAt),
 		},
-		chunks: { total: n('chunksTotal'), done: n('chunksDone') },
+		chunks: chunkCounts(n),
 		errorClasses,
 		breaker: hash.targetUrl ? await breaker.read(hash.targetUrl) : null,
 		limiterKey: hash.limiterKey ?? null,
@@ -92,6 +92,17 @@ export async function loadBatch(
 		meta: hash.meta ? JSON.parse(hash.meta) : {},
 	};
 	return { hash, progress, now };
+}
+
+/**
+ * Dispatched batches cut chunks a window ahead of dispatch, so `total` counts the chunks cut so far
+ * plus those the items not yet in one will make at the current chunk size.
+ */
+function chunkCounts(n: (field: string) => number): BatchProgress['chunks'] {
+	const cut = n('chunksTotal');
+	const uncut = Math.max(0, n('total') - n('skipped') - n('cutTo'));
+	const size = n('chunkSizeNow') || n('chunkSize') || 1;
+	return { total: cut + Math.ceil(uncut / size), cut, done: n('chunksDone') };
 }
 
 /** A finished batch's rate is its average over its run (the last minute would say 0). */

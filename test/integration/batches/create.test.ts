@@ -37,7 +37,7 @@ describe('batches: create, append, seal (real Redis)', () => {
 		expect(page2.body).toMatchObject({ accepted: 1, duplicates: 6 });
 		let progress = (await api(app).get('/v1/batches/b-create')).body;
 		expect(progress.counts).toMatchObject({ total: 32, pending: 26, skipped: 6 });
-		expect(progress.chunks).toEqual({ total: 2, done: 0 });
+		expect(progress.chunks).toEqual({ total: 3, cut: 2, done: 0 });
 		const sealed = await api(app).post('/v1/batches/b-create/seal');
 		expect(sealed.body).toMatchObject({
 			state: 'running',

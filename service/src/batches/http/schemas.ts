@@ -239,7 +239,11 @@ export const progressSchema = z.object({
 		changes: z.number(),
 		changedAt: z.string().nullable(),
 	}),
-	chunks: z.object({ total: z.number(), done: z.number() }),
+	chunks: z.object({
+		total: z.number().describe('cut so far plus those the remaining items will make'),
+		cut: z.number(),
+		done: z.number(),
+	}),
 	errorClasses: z.record(
 		z.string(),
 		z.object({
