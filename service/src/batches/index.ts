@@ -37,8 +37,8 @@ export function assembleBatches(ctx: ServiceContext): Batches {
 	const breaker = new Breaker(ctx);
 	const chunks = new ChunkQueue(ctx, commands, reads);
 	const notices = new Notices(ctx, commands, reads, breaker);
-	const pacer = new Pacer(new Limiter(ctx), ctx.config.LIMITER_MAX_WAIT_MS);
-	const dispatcher = new Dispatcher(ctx, commands, reads, chunks, breaker, pacer, notices, events);
+	const pacer = new Pacer(new Limiter(ctx), ctx.config.LIMITER_MAX_WAIT_MS, events);
+	const dispatcher = new Dispatcher(ctx, commands, reads, chunks, breaker, pacer, notices);
 	const sweeper = new Sweeper(ctx, commands, chunks, notices);
 	const engine = new BatchEngine(ctx, commands, chunks, notices, breaker, events);
 	let started = false;

@@ -1,5 +1,6 @@
 import { SECRET_HEADER } from '../../../../nodes/shared/contract';
-import type { LeasedItem } from '../state/commands';
+import type { DispatchAnswer, LeasedItem } from '../state/commands';
+import type { BatchSettings } from '../state/reads';
 import { failureOfError, failureOfStatus, type Failure } from './outcomes';
 
 export interface ChunkDispatch {
@@ -52,4 +53,35 @@ export async function deliverChunk(
 		if (options.shutdown.aborted) return { ok: false, shutdown: true };
 		return { ok: false, ...failureOfError(error, options.timeoutMs) };
 	}
+}
+
+/** What a POST's outcome means for the items the worker did not record itself. */
+export function dispatchAnswer(
+	result: DeliveryResult,
+	inDoubt: BatchSettings['inDoubt'],
+): DispatchAnswer {
+	if (result.ok) return { mode: 'ok' };
+	if ('shutdown' in result) {
+		return {
+			mode: 'doubt',
+			transient: true,
+			errorClass: 'shutdown',
+			message: 'the service shut down while the POST was in flight',
+		};
+	}
+	const { failure, sent } = result;
+	if (!sent) return { mode: 'fail', ...failure };
+	if (failure.httpCode === undefined) return { mode: 'doubt', ...failure };
+	// A 5xx: the worker ran but did not say which items it worked.
+	if (failure.httpCode >= 500 && inDoubt === 'hold') return { mode: 'unsure', ...failure };
+	return { mode: 'fail', ...failure };
+}
+
+/** A POST's outcome as the circuit breaker counts it (a shutdown says nothing of the target). */
+export function breakerOutcome(
+	result: DeliveryResult,
+	answer: DispatchAnswer,
+): 'success' | 'failure' | 'release' {
+	if ('shutdown' in result) return 'release';
+	return 'transient' in answer && answer.transient ? 'failure' : 'success';
 }

@@ -7,14 +7,13 @@ import type { Logger } from '../../logger';
 import { counter } from '../../metrics';
 import { createBlockingRedis, type RedisClient } from '../../redis/connection';
 import { whileRedisAway } from '../../redis/retry';
-import type { BatchEvents } from '../events';
 import type { Notices } from '../notices';
-import type { BatchCommands, DispatchAnswer, StartReply } from '../state/commands';
-import type { BatchReads, BatchSettings } from '../state/reads';
+import type { BatchCommands, StartReply } from '../state/commands';
+import { breakerTarget, type BatchReads, type BatchSettings } from '../state/reads';
 import { setCircuitState, startChunk } from '../../observability/metrics';
 import { targetDigest, type Breaker, type BreakerGate } from './breaker';
 import { CHUNK_QUEUE, type ChunkJobData, type ChunkQueue } from './chunk-queue';
-import { deliverChunk } from './delivery';
+import { breakerOutcome, deliverChunk, dispatchAnswer } from './delivery';
 import type { DirectSender } from './direct';
 import type { Pacer } from './pacer';
 
@@ -30,21 +29,6 @@ const dispatchedItems = counter(
 	'Items POSTed to worker webhooks, by how the POST ended',
 	['outcome'],
 );
-
-/** What the circuit breaker guards: the worker webhook, or the SMTP transport of direct delivery. */
-const targetOf = (settings: BatchSettings): string | undefined =>
-	settings.delivery === 'smtp' && settings.smtp
-		? `smtp:${settings.smtp.transport}`
-		: settings.targetUrl;
-
-/** A POST's outcome as the circuit breaker counts it (a shutdown says nothing of the target). */
-function breakerOutcomeOf(
-	result: Awaited<ReturnType<typeof deliverChunk>>,
-	answer: DispatchAnswer,
-): 'success' | 'failure' | 'release' {
-	if ('shutdown' in result) return 'release';
-	return 'transient' in answer && answer.transient ? 'failure' : 'success';
-}
 
 export const newLeaseId = (): string =>
 	`l-${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
@@ -75,7 +59,6 @@ export class Dispatcher {
 		private readonly breaker: Breaker,
 		private readonly pacer: Pacer,
 		private readonly notices: Notices,
-		private readonly events: BatchEvents,
 		private readonly direct?: DirectSender,
 	) {
 		// Every dispatch in flight listens for shutdown.
@@ -117,7 +100,7 @@ export class Dispatcher {
 		const log = this.ctx.logger.child({ batchId, chunkIndex, generation });
 		for (let round = 0; round < MAX_ROUNDS; round++) {
 			const settings = await this.settingsOf(batchId);
-			const target = settings && targetOf(settings);
+			const target = settings && breakerTarget(settings);
 			if (!settings || !target) return;
 			const gate = await this.breaker.acquire(target, settings.timeoutMs);
 			setCircuitState(
@@ -134,7 +117,11 @@ export class Dispatcher {
 					await this.releaseProbe(settings, gate);
 					return this.idle(job, token, batchId, peek);
 				}
-				const paced = await this.paceUntilStopped(settings, peek.due, log);
+				const paced = await this.pacer.pace(settings.limiterKey, peek.due, {
+					batchId,
+					shutdown: this.shutdown.signal,
+					log,
+				});
 				if (!paced.granted) {
 					await this.releaseProbe(settings, gate);
 					return this.delay(job, token, paced.retryAfterMs);
@@ -185,32 +172,6 @@ export class Dispatcher {
 		return settings;
 	}
 
-	/** Waits for tokens; a cancel or pause of the batch meanwhile gives the reservation back. */
-	private async paceUntilStopped(settings: BatchSettings, due: number, log: Logger) {
-		const stop = new AbortController();
-		const onShutdown = (): void => stop.abort();
-		this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-		let waiting = true;
-		let current: { cancel(): void } | undefined;
-		void (async () => {
-			while (waiting) {
-				const next = await this.events.next(settings.batchId);
-				current = next;
-				if (!waiting) return next.cancel();
-				const state = await next.changed;
-				if (['paused', 'cancelled', 'aborted', 'deleted'].includes(state)) stop.abort();
-			}
-		})().catch(() => undefined);
-		try {
-			return await this.pacer.pace(settings.limiterKey, due, stop.signal, log);
-		} finally {
-			waiting = false;
-			current?.cancel();
-			this.shutdown.signal.removeEventListener('abort', onShutdown);
-			stop.abort();
-		}
-	}
-
 	/** POSTs one dispatch and settles what its answer says. */
 	private async send(
 		settings: BatchSettings,
@@ -244,8 +205,8 @@ export class Dispatcher {
 			},
 		);
 		const durationMs = performance.now() - sentAt;
-		const answer = this.answerOf(result, settings.inDoubt);
-		const breakerOutcome = breakerOutcomeOf(result, answer);
+		const answer = dispatchAnswer(result, settings.inDoubt);
+		const outcome = breakerOutcome(result, answer);
 		dispatchedItems.inc({ outcome: answer.mode }, start.items.length);
 		if ('errorClass' in answer) {
 			log.warn({ errorClass: answer.errorClass, mode: answer.mode }, answer.message);
@@ -274,7 +235,7 @@ export class Dispatcher {
 		}
 		// The outcome is recorded; what follows can be redone by the sweep if Redis fails it now.
 		try {
-			await this.recordBreaker(settings, breakerOutcome, gate, log);
+			await this.recordBreaker(settings, outcome, gate, log);
 			await this.chunks.follow(settings.batchId, closed, settings.priority);
 			await this.notices.follow(settings.batchId, closed.notices);
 			if (closed.state === 'aborted') {
@@ -368,7 +329,7 @@ export class Dispatcher {
 		gate: BreakerGate,
 		log: Logger,
 	): Promise<void> {
-		const target = targetOf(settings) as string;
+		const target = breakerTarget(settings) as string;
 		const probe = gate.go && gate.probe;
 		if (outcome === 'release' && !probe) return;
 		// A success on a closed breaker with no failures counted changes nothing: skip the call.
@@ -382,28 +343,6 @@ export class Dispatcher {
 				await this.commands.addNotice(settings.batchId, 'circuit_open', openedAt),
 			);
 		}
-	}
-
-	/** What a POST's outcome means for the items the worker did not record itself. */
-	private answerOf(
-		result: Awaited<ReturnType<typeof deliverChunk>>,
-		inDoubt: BatchSettings['inDoubt'],
-	): DispatchAnswer {
-		if (result.ok) return { mode: 'ok' };
-		if ('shutdown' in result) {
-			return {
-				mode: 'doubt',
-				transient: true,
-				errorClass: 'shutdown',
-				message: 'the service shut down while the POST was in flight',
-			};
-		}
-		const { failure, sent } = result;
-		if (!sent) return { mode: 'fail', ...failure };
-		if (failure.httpCode === undefined) return { mode: 'doubt', ...failure };
-		// A 5xx: the worker ran but did not say which items it worked.
-		if (failure.httpCode >= 500 && inDoubt === 'hold') return { mode: 'unsure', ...failure };
-		return { mode: 'fail', ...failure };
 	}
 
 	/** A chunk that cannot dispatch now: finish, park or delay its job, per the reply. */
@@ -433,7 +372,8 @@ export class Dispatcher {
 	}
 
 	private async releaseProbe(settings: BatchSettings, gate: BreakerGate): Promise<void> {
-		if (gate.go && gate.probe) await this.breaker.record(targetOf(settings) as string, 'release');
+		if (gate.go && gate.probe)
+			await this.breaker.record(breakerTarget(settings) as string, 'release');
 	}
 
 	/** Delays the job by `ms` (a difference of Redis instants, so no clock of ours is involved). */

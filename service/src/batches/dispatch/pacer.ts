@@ -1,6 +1,10 @@
 import { ApiError } from '../../http/errors';
 import type { Logger } from '../../logger';
 import type { Limiter } from '../../limits/limiter';
+import type { BatchEvents } from '../events';
+
+/** States in which a waiting dispatch gives its reservation back instead of going on. */
+const STOP_STATES = new Set(['paused', 'cancelled', 'aborted', 'deleted']);
 
 export interface Paced {
 	granted: boolean;
@@ -20,9 +24,42 @@ export class Pacer {
 	constructor(
 		private readonly limiter: Limiter,
 		private readonly maxWaitMs: number,
+		private readonly events: BatchEvents,
 	) {}
 
+	/**
+	 * Waits for `cost` tokens of the batch's limiter; a pause or cancel of the batch (or a shutdown)
+	 * meanwhile gives the reservation back and answers not granted.
+	 */
 	async pace(
+		limiterKey: string | undefined,
+		cost: number,
+		options: { batchId: string; shutdown: AbortSignal; log: Logger },
+	): Promise<Paced> {
+		const stop = new AbortController();
+		const onShutdown = (): void => stop.abort();
+		options.shutdown.addEventListener('abort', onShutdown, { once: true });
+		let waiting = true;
+		let current: { cancel(): void } | undefined;
+		void (async () => {
+			while (waiting) {
+				const next = await this.events.next(options.batchId);
+				current = next;
+				if (!waiting) return next.cancel();
+				if (STOP_STATES.has(await next.changed)) stop.abort();
+			}
+		})().catch(() => undefined);
+		try {
+			return await this.payFor(limiterKey, cost, stop.signal, options.log);
+		} finally {
+			waiting = false;
+			current?.cancel();
+			options.shutdown.removeEventListener('abort', onShutdown);
+			stop.abort();
+		}
+	}
+
+	private async payFor(
 		limiterKey: string | undefined,
 		cost: number,
 		signal: AbortSignal,

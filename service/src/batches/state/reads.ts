@@ -42,6 +42,12 @@ export interface ItemState {
 	reported: boolean;
 }
 
+/** What the circuit breaker guards: the worker webhook, or the SMTP transport of direct delivery. */
+export const breakerTarget = (settings: BatchSettings): string | undefined =>
+	settings.delivery === 'smtp' && settings.smtp
+		? `smtp:${settings.smtp.transport}`
+		: settings.targetUrl;
+
 export interface ChunkRef {
 	chunkIndex: number;
 	generation: number;
