@@ -1,7 +1,7 @@
 import { BatchCommands } from '../../../service/src/batches/state/commands';
 import { BatchReads } from '../../../service/src/batches/state/reads';
 import { createTestService, type TestService } from '../../harness/service';
-import { api, items } from './helpers';
+import { api, items, startSink, submitBatch, waitDone } from './helpers';
 
 /** Counts that stay true when requests repeat, and the index/sweep/queue edges of a crash. */
 describe('batches: bookkeeping under repeats and crashes (real Redis)', () => {
@@ -108,5 +108,41 @@ describe('batches: bookkeeping under repeats and crashes (real Redis)', () => {
 		expect(await reads.unqueued('b-gen')).toEqual([{ chunkIndex: 0, generation: 1 }]);
 		await commands.markQueued('b-gen', [{ chunkIndex: 0, generation: 1 }]);
 		expect(await reads.unqueued('b-gen')).toEqual([]);
+	});
+});
+
+describe('batches: a chunk job whose batch is gone (real Redis, dispatcher started)', () => {
+	let service: TestService;
+	beforeEach(() => {
+		service = createTestService({}, { dispatcher: true });
+	});
+	afterEach(async () => service.cleanup());
+
+	it('ends quietly instead of failing and being retried', async () => {
+		const queue = service.batches.chunks.queue;
+		// A batch this process dispatched (so it knows its settings), finished and deleted.
+		const sink = await startSink();
+		try {
+			const batchId = await submitBatch(
+				service.app,
+				{ batchKey: 'b-deleted', targetUrl: sink.url, chunkSize: 5 },
+				items(5),
+			);
+			await waitDone(service.app, batchId);
+			expect((await api(service.app).delete('/v1/batches/b-deleted')).status).toBe(200);
+		} finally {
+			await sink.close();
+		}
+		const job = await queue.add(
+			'chunk',
+			{ batchId: 'b-deleted', chunkIndex: 0, generation: 0 },
+			{ jobId: 'b-deleted~0~0', attempts: 5, backoff: { type: 'fixed', delay: 10 } },
+		);
+		for (let i = 0; i < 100 && !(await job.isCompleted()); i++) {
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		expect(await job.isCompleted()).toBe(true);
+		expect((await queue.getJob('b-deleted~0~0'))?.attemptsMade ?? 0).toBeLessThanOrEqual(1);
+		expect(await queue.getFailedCount()).toBe(0);
 	});
 });

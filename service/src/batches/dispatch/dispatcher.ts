@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { DelayedError, Worker, type Job } from 'bullmq';
 
 import type { ServiceContext } from '../../context';
+import { ApiError } from '../../http/errors';
 import type { Logger } from '../../logger';
 import { counter } from '../../metrics';
 import { createBlockingRedis, type RedisClient } from '../../redis/connection';
@@ -96,6 +97,16 @@ export class Dispatcher {
 	}
 
 	private async process(job: Job<ChunkJobData>, token?: string): Promise<void> {
+		try {
+			return await this.rounds(job, token);
+		} catch (error) {
+			// The batch was deleted (or expired) under its job: nothing left to do, no retry.
+			if (error instanceof ApiError && error.status === 404) return;
+			throw error;
+		}
+	}
+
+	private async rounds(job: Job<ChunkJobData>, token?: string): Promise<void> {
 		const { batchId, chunkIndex, generation } = job.data;
 		const log = this.ctx.logger.child({ batchId, chunkIndex, generation });
 		for (let round = 0; round < MAX_ROUNDS; round++) {
