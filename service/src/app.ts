@@ -10,6 +10,7 @@ import { errorHandler, unknownRoute } from './http/errors';
 import { openApiRouter } from './http/openapi';
 import { limitsRouter } from './limits/router';
 import { httpRequests, metricsRouter } from './metrics';
+import { smtpRouter } from './smtp';
 import { serviceUi, UI_PATH } from './ui';
 
 /** The HTTP surface; exported without listening so tests can drive it with supertest. */
@@ -30,6 +31,7 @@ export function createApp(ctx: ServiceContext, batches: Batches): Express {
 	app.use(batchesRouter(batches.engine, ctx.config));
 	app.use(limitsRouter(ctx));
 	app.use(cursorsRouter(ctx));
+	app.use(smtpRouter(ctx));
 	app.use(unknownRoute);
 	app.use(errorHandler(ctx.logger));
 	return app;

@@ -1,10 +1,24 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+import { parseTransports, transportVariables } from './smtp/transports';
+
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** SMTP_TRANSPORT_<NAME> variables (gathered by name), parsed; an error names its variable. */
+const smtpTransports = z
+	.record(z.string(), z.string())
+	.default({})
+	.transform((variables, ctx) => {
+		const { transports, errors } = parseTransports(variables);
+		for (const { variable, message } of errors) {
+			ctx.addIssue({ code: 'custom', path: [variable], message });
+		}
+		return transports;
+	});
+
 /** Every setting the service reads, validated once at start. */
-export const configSchema = z.object({
+const envSchema = z.object({
 	PORT: port.default(3030),
 	HOST: z.string().min(1).default('127.0.0.1'),
 	API_KEY: z
@@ -82,7 +96,17 @@ export const configSchema = z.object({
 			error: 'N8N_EDITOR_URL must be an http:// or https:// URL, e.g. http://localhost:5678',
 		})
 		.optional(),
+	/** Transports direct delivery may send through (from every SMTP_TRANSPORT_<NAME>). */
+	SMTP_TRANSPORTS: smtpTransports,
 });
+
+export const configSchema = z.preprocess(
+	(env) =>
+		env && typeof env === 'object'
+			? { ...env, SMTP_TRANSPORTS: transportVariables(env as Record<string, unknown>) }
+			: env,
+	envSchema,
+);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -91,7 +115,11 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 	const parsed = configSchema.safeParse(env);
 	if (!parsed.success) {
-		const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+		const lines = parsed.error.issues.map((issue) => {
+			// A transport's issue is filed under its own variable's name.
+			const name = issue.path[0] === 'SMTP_TRANSPORTS' ? issue.path.slice(1) : issue.path;
+			return `  ${name.join('.')}: ${issue.message}`;
+		});
 		throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
 	}
 	return parsed.data;

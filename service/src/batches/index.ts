@@ -8,6 +8,7 @@ import { Breaker } from './dispatch/breaker';
 import { ChunkQueue } from './dispatch/chunk-queue';
 import { Dispatcher } from './dispatch/dispatcher';
 import { Pacer } from './dispatch/pacer';
+import { SmtpSender } from './dispatch/smtp';
 import { BatchEngine } from './engine';
 import { BatchEvents } from './events';
 import { Notices } from './notices';
@@ -37,8 +38,11 @@ export function assembleBatches(ctx: ServiceContext): Batches {
 	const breaker = new Breaker(ctx);
 	const chunks = new ChunkQueue(ctx, commands, reads);
 	const notices = new Notices(ctx, commands, reads, breaker);
-	const pacer = new Pacer(new Limiter(ctx), ctx.config.LIMITER_MAX_WAIT_MS, events);
-	const dispatcher = new Dispatcher(ctx, commands, reads, chunks, breaker, pacer, notices);
+	const limiter = new Limiter(ctx);
+	const pacer = new Pacer(limiter, ctx.config.LIMITER_MAX_WAIT_MS, events);
+	// Direct delivery only where transports are configured (SMTP_TRANSPORT_<NAME>).
+	const smtp = ctx.config.SMTP_TRANSPORTS.length > 0 ? new SmtpSender(ctx, limiter) : undefined;
+	const dispatcher = new Dispatcher(ctx, commands, reads, chunks, breaker, pacer, notices, smtp);
 	const sweeper = new Sweeper(ctx, commands, chunks, notices);
 	const engine = new BatchEngine(ctx, commands, chunks, notices, breaker, events);
 	let started = false;
@@ -59,6 +63,7 @@ export function assembleBatches(ctx: ServiceContext): Batches {
 				await sweeper.stop();
 				await dispatcher.stop(graceMs);
 			}
+			smtp?.close();
 			await notices.stop();
 			await events.close();
 			await chunks.close();

@@ -111,4 +111,9 @@ export class Keys {
 	breaker(targetDigest: string): string {
 		return `${this.prefix}:breaker:{${targetDigest}}`;
 	}
+
+	/** hash: lower-cased address -> why it is suppressed (JSON); later direct batches skip it. */
+	suppressions(): string {
+		return `${this.prefix}:suppressions`;
+	}
 }

@@ -1,0 +1,2 @@
+/** Direct delivery over SMTP: the DirectSender the dispatcher hands direct batches to. */
+export { SmtpSender } from './sender';
