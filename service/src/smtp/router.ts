@@ -84,8 +84,8 @@ export function smtpRouter(ctx: ServiceContext): Router {
 		response: { status: 200, description: 'The entry', schema: suppressionSchema },
 	});
 	router.put(path, async (req, res) => {
-		const address = addressOf(req.params);
 		const { reason } = parse(putSuppressionBody, requiredBody(req), 'body');
+		const address = addressOf(req.params);
 		res.json(await suppressions.add(address, { reason, source: 'api' }));
 	});
 
