@@ -6,6 +6,7 @@ import { counter } from '../../../metrics';
 import { Suppressions, type Suppression } from '../../../smtp';
 import type { ItemResult } from '../../state/commands';
 import type { DirectDispatch, DirectHooks, DirectSender } from '../direct';
+import type { SendOutcome } from './classify';
 import { Coalescer } from './coalesce';
 import { readMessage, type DirectMessage } from './message';
 import { TransportPool, type PooledTransport } from './pool';
@@ -127,7 +128,8 @@ export class SmtpSender implements DirectSender {
 	private async sendOne(run: Run, { key, message }: Outgoing): Promise<void> {
 		const { dispatch, transport } = run;
 		if (!(await transport.slots.take(dispatch.signal))) return;
-		let outcome;
+		// The slot is held until the outcome is stored: a crash leaves at most one message per
+		// connection unrecorded, so in doubt.
 		try {
 			if (performance.now() + run.budgetMs > dispatch.deadline) return;
 			const retryAfterMs = await this.pace(run);
@@ -137,26 +139,35 @@ export class SmtpSender implements DirectSender {
 				return;
 			}
 			if (!(await run.marks.submit([key])).has(key)) return;
-			outcome = await transport.send(message, run.budgetMs);
+			const outcome = await transport.send(message, run.budgetMs);
+			await this.settle(run, key, message, outcome);
 		} catch (error) {
 			run.log.warn({ key, err: (error as Error).message }, 'direct delivery: message not sent');
-			return;
 		} finally {
 			transport.slots.give();
 		}
-		const transportName = transport.transport.name;
+	}
+
+	/** Records what the relay answered (a lost transaction is left for the in-doubt policy). */
+	private async settle(
+		run: Run,
+		key: string,
+		message: DirectMessage,
+		outcome: SendOutcome,
+	): Promise<void> {
+		const transport = run.transport.transport.name;
 		if (outcome.kind === 'in_doubt') {
 			// Left unrecorded: when its lease ends, the batch's in-doubt policy decides.
-			messages.inc({ transport: transportName, outcome: 'in_doubt' });
+			messages.inc({ transport, outcome: 'in_doubt' });
 			run.log.warn({ key, messageId: message.messageId }, outcome.message);
 			return;
 		}
 		if (outcome.kind === 'sent') {
-			messages.inc({ transport: transportName, outcome: 'sent' });
+			messages.inc({ transport, outcome: 'sent' });
 			return this.record(run, { key, outcome: 'succeeded' });
 		}
 		messages.inc({
-			transport: transportName,
+			transport,
 			outcome: outcome.transient ? 'failed_transient' : 'failed_permanent',
 		});
 		if (outcome.suppress) await this.suppress(run, key, message, outcome);
