@@ -9,6 +9,7 @@ import {
 } from '../../../shared/contract';
 import { readLimit } from '../../../shared/limits';
 import { checkHttpUrl, checkNumber, requireId } from '../../../shared/parameters';
+import { readSmtpSettings } from './direct-smtp';
 
 /** The create body of POST /v1/batches, built from the node's parameters (read at item 0). */
 export interface BatchSettings extends IDataObject {
@@ -98,9 +99,13 @@ export function readBatchSettings(
 		timeoutMs: limit('timeoutMs', options.timeoutMs),
 		inDoubt,
 	};
+	const delivery = dispatched ? this.getNodeParameter('delivery', at, 'webhook') : 'webhook';
 	// Empty: nothing is dispatched, the items are worked by Checkpoint Claim (checkpoint mode).
 	const targetUrl = dispatched ? this.getNodeParameter('targetUrl', at, '') : '';
-	if (filled(targetUrl)) {
+	if (delivery === 'smtp') {
+		settings.delivery = 'smtp';
+		settings.smtp = readSmtpSettings.call(this, at);
+	} else if (filled(targetUrl)) {
 		settings.targetUrl = checkHttpUrl.call(this, targetUrl, 'Worker Webhook URL', at);
 	}
 	const ratio = limit('failureRatio', options.failureRatio);

@@ -2,6 +2,7 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import { optionsCollection } from '../../../../shared/node-builder';
 import { pickOptions } from '../../helpers/batch-options';
+import { directSmtpProperties } from '../../helpers/direct-smtp';
 
 const show = { show: { operation: ['submitBatch'] } };
 /** Loop takes its items like Submit Batch; Ranges makes its own keys. */
@@ -20,6 +21,28 @@ export const submitBatchProperties: INodeProperties[] = [
 		displayOptions: { show: { operation: ['submitBatch', 'loop', 'ranges'] } },
 	},
 	{
+		displayName: 'Delivery',
+		name: 'delivery',
+		type: 'options',
+		noDataExpression: true,
+		default: 'webhook',
+		options: [
+			{
+				name: 'Worker Workflow',
+				value: 'webhook',
+				description:
+					'The service POSTs each chunk to a worker workflow; without a worker URL, Checkpoint Claim works the items',
+			},
+			{
+				name: 'Direct SMTP',
+				value: 'smtp',
+				description:
+					'The service sends each item as an e-mail itself, over a pooled SMTP transport it is configured with',
+			},
+		],
+		displayOptions: show,
+	},
+	{
 		displayName: 'Worker Webhook URL',
 		name: 'targetUrl',
 		type: 'string',
@@ -27,8 +50,9 @@ export const submitBatchProperties: INodeProperties[] = [
 		placeholder: 'http://localhost:5678/webhook/batch-worker',
 		description:
 			"Production URL of the worker workflow's Webhook; the service POSTs every chunk there. Leave empty to dispatch nothing: the items are then worked by Checkpoint Claim, in this workflow (Pass Items Through) or others.",
-		displayOptions: show,
+		displayOptions: { show: { operation: ['submitBatch'], delivery: ['webhook'] } },
 	},
+	...directSmtpProperties,
 	{
 		displayName: 'Output',
 		name: 'outputMode',
