@@ -86,11 +86,17 @@ export interface LoopWorkflowOptions {
 	chunkSize: number;
 	/** Ours needs the service credential. */
 	credential?: { id: string; name: string };
+	/** Ours: no Record Results in the body; the Loop records a chunk when it comes back. */
+	recordOnReturn?: boolean;
 }
 
-/** Webhook { batchKey, items } -> Split Out -> Split Into Chunks (Loop) -> POST item -> Record Results -> back; Done -> POST /done. */
+/**
+ * Webhook { batchKey, items } -> Split Out -> Split Into Chunks (Loop) -> POST item -> Record
+ * Results -> back; Done -> POST /done. Record Results reads the item key through the item's
+ * pairing and the chunk's batch, lease and index from its first item (one lookup, not one each).
+ */
 export function ourLoopWorkflow(options: LoopWorkflowOptions): WorkflowJson {
-	const loop = "$('Split Into Chunks').item.json";
+	const chunk = "$('Split Into Chunks').first().json";
 	const nodes: Node[] = [
 		node(
 			'Loop Webhook',
@@ -119,7 +125,7 @@ export function ourLoopWorkflow(options: LoopWorkflowOptions): WorkflowJson {
 				batchKey: "={{ $('Loop Webhook').first().json.body.batchKey }}",
 				keySource: 'field',
 				keyField: 'id',
-				options: { chunkSize: options.chunkSize },
+				options: { chunkSize: options.chunkSize, recordOnReturn: options.recordOnReturn ?? false },
 			},
 			{ credentials: { batchGuardianApi: options.credential } },
 		),
@@ -136,10 +142,10 @@ export function ourLoopWorkflow(options: LoopWorkflowOptions): WorkflowJson {
 			[880, -100],
 			{
 				operation: 'recordResults',
-				batchId: `={{ ${loop}.batchId }}`,
-				itemKey: `={{ ${loop}.itemKey }}`,
-				lease: `={{ ${loop}.lease }}`,
-				chunkIndex: `={{ ${loop}.chunkIndex }}`,
+				batchId: `={{ ${chunk}.batchId }}`,
+				itemKey: "={{ $('Split Into Chunks').item.json.itemKey }}",
+				lease: `={{ ${chunk}.lease }}`,
+				chunkIndex: `={{ ${chunk}.chunkIndex }}`,
 				status: 'auto',
 				options: {},
 			},
@@ -152,15 +158,20 @@ export function ourLoopWorkflow(options: LoopWorkflowOptions): WorkflowJson {
 			[660, 150],
 		),
 	];
+	const body = options.recordOnReturn
+		? { 'Work Item': { main: [[link('Split Into Chunks')]] } }
+		: {
+				'Work Item': { main: [[link('Record Results')]] },
+				'Record Results': { main: [[link('Split Into Chunks')]] },
+			};
 	return {
 		name: options.name,
-		nodes,
+		nodes: options.recordOnReturn ? nodes.filter((n) => n.name !== 'Record Results') : nodes,
 		connections: {
 			'Loop Webhook': { main: [[link('Split Out Items')]] },
 			'Split Out Items': { main: [[link('Split Into Chunks')]] },
 			'Split Into Chunks': { main: [[link('Work Item')], [link('Report Done')]] },
-			'Work Item': { main: [[link('Record Results')]] },
-			'Record Results': { main: [[link('Split Into Chunks')]] },
+			...body,
 		},
 		settings: { executionOrder: 'v1' },
 	};

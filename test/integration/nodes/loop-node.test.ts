@@ -159,6 +159,32 @@ describe('Split Into Chunks -> Loop (real service, real Redis)', () => {
 		).rejects.toThrow(/The loop stopped waiting: 2 item\(s\) of batch 'loop-g' wait for a retry/);
 	});
 
+	it('with Record When Handed Back, a chunk handed back counts as done; what the body recorded stays', async () => {
+		const nodeContext = {};
+		const parameters = loopParameters('loop-r', { recordOnReturn: true, maxAttempts: 2 });
+		const seen: string[] = [];
+		let [chunk, done] = await live.run(splitIntoChunks, {
+			parameters,
+			items: input(25),
+			nodeContext,
+		});
+		for (let turn = 0; chunk.length > 0 && turn < 10; turn++) {
+			seen.push(...keysOf(chunk));
+			// The body records one failure itself (an error branch), the rest it just hands back.
+			const failing = chunk.filter((item) => item.json.itemKey === 'row-12');
+			const failed = failing.map((item) => ({
+				json: { ...item.json, error: { message: 'HTTP 422', httpCode: 422 } },
+			}));
+			if (failed.length > 0) await recordResults(live, failed);
+			[chunk, done] = await live.run(splitIntoChunks, { parameters, items: chunk, nodeContext });
+		}
+		expect(seen).toEqual(input(25).map((item) => item.json.id));
+		expect(done[0].json).toMatchObject({
+			state: 'completed_with_errors',
+			counts: { succeeded: 24, deadLettered: 1 },
+		});
+	});
+
 	it('refuses a bad item before the first request, naming it', async () => {
 		const items = [...input(3), { json: { id: 'has spaces' } }];
 		await expect(

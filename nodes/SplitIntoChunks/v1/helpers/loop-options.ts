@@ -8,6 +8,7 @@ import type { LoopSettings } from './loop';
 export interface LoopOptions extends SubmitOptions {
 	loopLeaseMs?: number;
 	maxRetryWaitSeconds?: number;
+	recordOnReturn?: boolean;
 }
 
 const { leaseMs } = BATCH_LIMITS;
@@ -35,6 +36,14 @@ export const loopOptions = {
 		description:
 			'When only items waiting for a retry are left, how long the loop waits for them (the service holds the request, no timers). Past it the node stops with an error, and a later run with the same batch key goes on.',
 	},
+	recordOnReturn: {
+		displayName: 'Record When Handed Back',
+		name: 'recordOnReturn',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether the chunk's items count as succeeded once the body hands the chunk back, so the body needs no Checkpoint Record Results (faster). Items the body recorded itself (e.g. failures on an error branch) keep their record.",
+	},
 } satisfies Record<string, INodeProperties>;
 
 export function readLoopSettings(this: IExecuteFunctions, options: LoopOptions): LoopSettings {
@@ -52,5 +61,9 @@ export function readLoopSettings(this: IExecuteFunctions, options: LoopOptions):
 		{ min: 0, max: MAX_RETRY_WAIT_SECONDS },
 		0,
 	);
-	return { leaseMs: lease, maxRetryWaitMs: waitSeconds * 1000 };
+	return {
+		leaseMs: lease,
+		maxRetryWaitMs: waitSeconds * 1000,
+		recordOnReturn: options.recordOnReturn === true,
+	};
 }

@@ -70,6 +70,8 @@ export interface LoopSettings {
 	leaseMs: number;
 	/** Longest total wait for retries that are not due yet, across several held requests. */
 	maxRetryWaitMs: number;
+	/** The chunk's items the body did not record count as succeeded once it is handed back. */
+	recordOnReturn: boolean;
 }
 
 /** The service holds one long-poll at most this long (GET /wait), plus room for the answer. */
@@ -150,6 +152,27 @@ export async function nextChunk(
 		}
 		await holdFor(ctx, batchId, Math.min(retryAfterMs, MAX_POLL_MS));
 	}
+}
+
+/**
+ * The body handed the chunk back: its items count as succeeded. Items the body recorded itself
+ * under the chunk's lease (a failure on an error branch) keep that record: the service ignores
+ * a second one.
+ */
+export async function recordHandedBack(
+	ctx: IExecuteFunctions,
+	state: LoopState & { batchId: string },
+): Promise<void> {
+	const keys = state.keys ?? [];
+	if (keys.length === 0) return;
+	await serviceRequest(ctx, 'POST', batchPath(state.batchId, 'results'), {
+		body: {
+			lease: state.lease,
+			execution: executionRef(ctx),
+			results: keys.map((key) => ({ key, status: 'succeeded' })),
+		},
+		itemIndex: 0,
+	});
 }
 
 /** The service holds this request until the batch ends or `ms` pass: a wait without a timer. */

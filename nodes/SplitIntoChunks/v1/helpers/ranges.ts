@@ -150,7 +150,11 @@ export function pageResult(
 	return { rows: rows.length, lastKey };
 }
 
-/** Appends the next page's descriptor; its page id makes a re-send (after a crash) count once. */
+/**
+ * Appends the next page's descriptor. It inherits the fields of the page before (which came from
+ * the service, i.e. from the first run's plan), so a resumed run goes on with the same window.
+ * Its page id makes a re-send (after a crash) count once.
+ */
 export async function appendPage(
 	ctx: IExecuteFunctions,
 	batchId: string,
@@ -160,7 +164,7 @@ export async function appendPage(
 ): Promise<IDataObject> {
 	const index = (previous.chunkIndex as number) + 1;
 	const json: IDataObject = {
-		...plan.extra,
+		...previous,
 		chunkIndex: index,
 		offset: (previous.offset as number) + plan.limit,
 		limit: plan.limit,

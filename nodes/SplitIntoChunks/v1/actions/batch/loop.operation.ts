@@ -11,6 +11,7 @@ import {
 	isReturn,
 	loopState,
 	nextChunk,
+	recordHandedBack,
 	refuseRunAgain,
 	startState,
 } from '../../helpers/loop';
@@ -27,7 +28,7 @@ export const option = {
 export const description: INodeProperties[] = [
 	{
 		displayName:
-			'Wire it like Loop Over Items: Chunk -> your steps -> Checkpoint Record Results -> back into this node. Done fires once, with the summary.',
+			'Wire it like Loop Over Items: Chunk -> your steps -> Checkpoint Record Results -> back into this node (or turn on Record When Handed Back). Done fires once, with the summary.',
 		name: 'loopNotice',
 		type: 'notice',
 		default: '',
@@ -39,6 +40,7 @@ export const description: INodeProperties[] = [
 		...pickOptions('failureMinSample', 'failureRatio', 'inDoubt', 'maxAttempts'),
 		loopOptions.maxRetryWaitSeconds,
 		...pickOptions('onMissingKey', 'hashKeys', 'pageSize'),
+		loopOptions.recordOnReturn,
 	]),
 ];
 
@@ -53,6 +55,7 @@ export async function execute(this: IExecuteFunctions) {
 	const state = loopState(this);
 	if (isReturn(state)) {
 		const { batchId } = state;
+		if (settings.recordOnReturn) await recordHandedBack(this, state);
 		const next = await nextChunk(this, batchId, settings, state.chunkIndex);
 		return emit(state, batchId, next, (chunk) => chunkItems(state, batchId, chunk, false), false);
 	}

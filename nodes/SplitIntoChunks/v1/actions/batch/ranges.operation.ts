@@ -1,6 +1,5 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 
-import { executionRef } from '../../../../shared/custom-data';
 import { checkNumber, requireId } from '../../../../shared/parameters';
 import { serviceRequest } from '../../../../shared/transport';
 import { readBatchSettings, readJsonObject, readPageSize } from '../../helpers/batch-settings';
@@ -10,6 +9,7 @@ import {
 	loopState,
 	nextChunk,
 	pairedWith,
+	recordHandedBack,
 	refuseRunAgain,
 	startState,
 	type LoopChunk,
@@ -113,14 +113,7 @@ async function handBack(
 			await serviceRequest(this, 'POST', batchPath(batchId, 'seal'), { itemIndex: 0 });
 		}
 	}
-	await serviceRequest(this, 'POST', batchPath(batchId, 'results'), {
-		body: {
-			lease: state.lease,
-			execution: executionRef(this),
-			results: (state.keys ?? []).map((key) => ({ key, status: 'succeeded' })),
-		},
-		itemIndex: 0,
-	});
+	await recordHandedBack(this, state);
 	const next = await nextChunk(
 		this,
 		batchId,
