@@ -5,13 +5,17 @@ import { ID_PATTERN, ID_RULE } from './contract';
 
 export { ID_PATTERN };
 
+/** How a parameter is read: n8n's getNodeParameter, or a perRunReader over it. */
+export type ParameterReader = (name: string, itemIndex: number, fallback?: unknown) => unknown;
+
 export function requireId(
 	this: IExecuteFunctions,
 	parameter: string,
 	label: string,
 	itemIndex: number,
+	read: ParameterReader = (name, index, fallback) => this.getNodeParameter(name, index, fallback),
 ): string {
-	const raw = this.getNodeParameter(parameter, itemIndex, '') as unknown;
+	const raw = read(parameter, itemIndex, '');
 	const value = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
 	if (value === '') {
 		throw new NodeOperationError(this.getNode(), `'${label}' is empty`, {
@@ -38,12 +42,13 @@ export function optionalId(
 	parameter: string,
 	label: string,
 	itemIndex: number,
+	read: ParameterReader = (name, index, fallback) => this.getNodeParameter(name, index, fallback),
 ): string | undefined {
-	const raw = this.getNodeParameter(parameter, itemIndex, '') as unknown;
+	const raw = read(parameter, itemIndex, '');
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
 		return undefined;
 	}
-	return requireId.call(this, parameter, label, itemIndex);
+	return requireId.call(this, parameter, label, itemIndex, read);
 }
 
 export interface NumberRule {
@@ -105,4 +110,30 @@ export function checkHttpUrl(
 		);
 	}
 	return text;
+}
+
+/** What makes an expression's value differ from one input item to the next. */
+const PER_ITEM = /\$json|\$binary|\$itemIndex|\$item\b|\.item\b|\$node\b|\$data\b/;
+
+/**
+ * Whether a parameter reads the same for every input item: a fixed value, or an expression that
+ * names no item (`$('Webhook').first().json.body.batchId`). n8n evaluates an expression once per
+ * item (a fraction of a millisecond each, which adds up over thousands of items), so such a
+ * parameter can be read once per run. A parameter left at its default is read per item.
+ */
+export function sameForEveryItem(ctx: IExecuteFunctions, name: string): boolean {
+	const raw = (ctx.getNode().parameters ?? {})[name];
+	if (raw === undefined) return false;
+	return typeof raw !== 'string' || !raw.startsWith('=') || !PER_ITEM.test(raw);
+}
+
+/** Reads parameters per item, each one that is the same for every item only once. */
+export function perRunReader(ctx: IExecuteFunctions): ParameterReader {
+	const once = new Map<string, unknown>();
+	return (name: string, itemIndex: number, fallback: unknown = ''): unknown => {
+		if (once.has(name)) return once.get(name);
+		const value = ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+		if (sameForEveryItem(ctx, name)) once.set(name, value);
+		return value;
+	};
 }

@@ -1,6 +1,12 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { checkNumber, optionalId, requireId } from '../../../shared/parameters';
+import {
+	checkNumber,
+	optionalId,
+	perRunReader,
+	requireId,
+	type ParameterReader,
+} from '../../../shared/parameters';
 import type { ReadItem } from '../../../shared/run-items';
 
 /**
@@ -60,15 +66,29 @@ export interface CheckpointItem extends ReadItem {
 	chunkIndex?: number;
 }
 
-/** Reads and checks the batch, key and lease of one item; throws naming the item. */
-export function readCheckpointItem(this: IExecuteFunctions, itemIndex: number): CheckpointItem {
+/**
+ * Reads and checks the batch, key and lease of one item; throws naming the item. Made per run:
+ * a field that reads the same for every item (e.g. the Worker Webhook's batchId) is read once.
+ */
+export const checkpointReader = (ctx: IExecuteFunctions) => {
+	const read = perRunReader(ctx);
+	return function (this: IExecuteFunctions, itemIndex: number): CheckpointItem {
+		return readCheckpointItem.call(this, itemIndex, read);
+	};
+};
+
+function readCheckpointItem(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	read: ParameterReader,
+): CheckpointItem {
 	const item: CheckpointItem = {
 		itemIndex,
-		batchId: requireId.call(this, 'batchId', 'Batch ID', itemIndex),
-		key: requireId.call(this, 'itemKey', 'Item Key', itemIndex),
-		lease: optionalId.call(this, 'lease', 'Lease', itemIndex),
+		batchId: requireId.call(this, 'batchId', 'Batch ID', itemIndex, read),
+		key: requireId.call(this, 'itemKey', 'Item Key', itemIndex, read),
+		lease: optionalId.call(this, 'lease', 'Lease', itemIndex, read),
 	};
-	const chunkIndex = this.getNodeParameter('chunkIndex', itemIndex, '') as unknown;
+	const chunkIndex = read('chunkIndex', itemIndex, '');
 	if (chunkIndex !== '' && chunkIndex !== undefined && chunkIndex !== null) {
 		item.chunkIndex = checkNumber.call(
 			this,

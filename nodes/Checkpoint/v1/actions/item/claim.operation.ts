@@ -9,7 +9,7 @@ import { serviceRequest } from '../../../../shared/transport';
 import {
 	batchPath,
 	byBatchAndLease,
-	readCheckpointItem,
+	checkpointReader,
 	type CheckpointItem,
 } from '../../helpers/item-fields';
 
@@ -58,7 +58,7 @@ export async function execute(this: IExecuteFunctions) {
 	return await runItems(this, {
 		outputs: 2,
 		errorOutput: SKIPPED,
-		read: readCheckpointItem,
+		read: checkpointReader(this),
 		groupBy: byBatchAndLease,
 		async run(group: CheckpointItem[]): Promise<ItemOutcome[]> {
 			const { batchId, lease, chunkIndex, itemIndex: first } = group[0];

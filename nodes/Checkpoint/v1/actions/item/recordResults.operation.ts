@@ -11,7 +11,7 @@ import { failureOf, type ResultError } from '../../helpers/failure';
 import {
 	batchPath,
 	byBatchAndLease,
-	readCheckpointItem,
+	checkpointReader,
 	type CheckpointItem,
 } from '../../helpers/item-fields';
 
@@ -135,7 +135,7 @@ function resultOf(this: IExecuteFunctions, item: CheckpointItem, options: Record
 export async function execute(this: IExecuteFunctions) {
 	const options = this.getNodeParameter('options', 0, {}) as RecordOptions;
 	return await runItems(this, {
-		read: readCheckpointItem,
+		read: checkpointReader(this),
 		groupBy: byBatchAndLease,
 		async run(group: CheckpointItem[]): Promise<ItemOutcome[]> {
 			const { batchId, lease, chunkIndex, itemIndex: first } = group[0];
