@@ -74,17 +74,24 @@ const headerValue = z
 		message: 'must be one line of at most 998 characters',
 	});
 
+/**
+ * An optional field a Set node may still fill: these values mean "not given" (a Set node writes
+ * null for a missing expression, '' for an empty one).
+ */
+const absentIf = <S extends z.ZodType>(absent: unknown[], schema: S) =>
+	z.preprocess((value) => (absent.includes(value) ? undefined : value), schema.optional());
+
 const itemSchema = z
 	.object({
 		to: oneAddress('to'),
 		subject: z.string({ error: 'is required: the subject line (may be empty)' }).max(998),
-		text: z.string().optional(),
-		html: z.string().optional(),
-		from: oneAddress('from').optional(),
-		replyTo: oneAddress('replyTo').optional(),
-		headers: z
-			.record(z.string(), headerValue)
-			.superRefine((headers, ctx) => {
+		text: absentIf([null], z.string()),
+		html: absentIf([null, ''], z.string()),
+		from: absentIf([null, ''], oneAddress('from')),
+		replyTo: absentIf([null, ''], oneAddress('replyTo')),
+		headers: absentIf(
+			[null],
+			z.record(z.string(), headerValue).superRefine((headers, ctx) => {
 				const names = Object.keys(headers);
 				if (names.length > 50)
 					ctx.addIssue({ code: 'custom', message: 'may hold at most 50 headers' });
@@ -96,8 +103,8 @@ const itemSchema = z
 							: undefined;
 					if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
 				}
-			})
-			.optional(),
+			}),
+		),
 	})
 	.refine((item) => item.text !== undefined || item.html !== undefined, {
 		message: 'needs text or html (or both): the body of the e-mail',
