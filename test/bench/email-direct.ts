@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 
 import type { N8nApi } from '../../scripts/lib/n8n/api';
-import { freePort, sleep } from '../../scripts/lib/process';
-import { deletePrefixedKeys } from '../../scripts/lib/redis-keys';
-import { startCompanionService } from '../../scripts/lib/service';
-import { recipients, serviceClient } from '../harness/email-campaign';
+import {
+	installCampaignTemplates,
+	recipients,
+	serviceClient,
+	startCampaignService,
+	type CampaignService,
+} from '../harness/email-campaign';
 import { installDirectTemplate } from '../harness/email-direct';
 import type { SmtpSink } from '../harness/smtp-sink';
 
@@ -103,7 +106,7 @@ export async function sinkAlone(
 	return { perMin: Math.round((messages / seconds) * 60), msPerMessage: Math.round(single[0]) };
 }
 
-export interface DirectRun {
+export interface CampaignRun {
 	recipients: number;
 	/** From the intake webhook call to the batch's end. */
 	seconds: number;
@@ -126,7 +129,7 @@ interface Phase {
 	serviceCpuPercent: number;
 }
 
-export interface DirectOptions {
+export interface CampaignOptions {
 	n8n: N8nApi;
 	/** n8n's main pid (its process group: main and task runners). */
 	n8nPid: number;
@@ -134,26 +137,22 @@ export interface DirectOptions {
 	redisUrl: string;
 	dir: string;
 	recipients: number;
-	/** Pooled connections of the service's transport, i.e. messages in flight. @defaultValue 100 */
+	/** Direct path: pooled connections of the service's transport (messages in flight). @defaultValue 100 */
 	pool?: number;
 }
 
 /**
- * One direct campaign: a service of its own with transport `local` at the sink, the template
- * installed in the given n8n, `recipients` addresses POSTed to its webhook; ends when the batch
- * does. The sink must accept every recipient (no failures configured).
+ * The direct path: a service of its own with transport `local` at the sink, the direct template
+ * in the given n8n, the campaign POSTed to its webhook; ends when the batch does. The sink must
+ * accept every recipient (no failures configured).
  */
-export async function directCampaign(options: DirectOptions): Promise<DirectRun> {
+export async function directCampaign(options: CampaignOptions): Promise<CampaignRun> {
 	const pool = options.pool ?? 100;
-	const keyPrefix = `bg-bench-direct-${randomBytes(4).toString('hex')}`;
-	const service = await startCompanionService({
-		port: await freePort(),
+	const service = await startCampaignService({
 		redisUrl: options.redisUrl,
-		apiKey: randomBytes(24).toString('hex'),
-		keyPrefix,
-		logLevel: 'warn',
 		logFile: join(options.dir, 'service-direct.log'),
 		env: {
+			LOG_LEVEL: 'warn',
 			SMTP_TRANSPORT_LOCAL: `smtp://${options.sink.host}:${options.sink.port}?pool=${pool}&maxMessages=10000&ignoreTLS=true`,
 			DISPATCH_CONCURRENCY: '32',
 		},
@@ -168,77 +167,105 @@ export async function directCampaign(options: DirectOptions): Promise<DirectRun>
 				}
 			},
 		});
-		const campaignId = `direct-${randomBytes(4).toString('hex')}`;
-		const subject = `Bench ${campaignId}`;
-		const list = recipients(options.recipients, 'dx');
-		const sentBefore = options.sink.messages.length;
-		const api = serviceClient(service);
-		const meter = cpuMeter({ n8n: options.n8nPid, service: service.pid });
-		const answer = await options.n8n.callWebhook(
-			template.path,
-			{ campaignId, from: 'news@sender.test', subject, text: 'Hello!', recipients: list },
-			{ timeoutMs: 300_000 },
-		);
-		if (answer.status !== 200) throw new Error(`intake answered ${answer.status}`);
-		const intake = meter.lap();
-		// The service's long-poll answers the moment the batch ends.
-		for (;;) {
-			const waited = await api.request<{ done: boolean }>(
-				'GET',
-				`/v1/batches/${campaignId}/wait?timeoutMs=30000`,
-			);
-			if (waited.done) break;
-		}
-		const sending = meter.lap();
-		const seconds = intake.seconds + sending.seconds;
-		const share = (name: string) =>
-			Math.round(
-				(intake.percent[name] * intake.seconds + sending.percent[name] * sending.seconds) / seconds,
-			);
-		// Wait for the summary e-mail so the sink is quiet before the next measurement.
-		await sleep(500);
-		const ours = options.sink.messages.slice(sentBefore).filter((m) => m.subject === subject);
-		const ids = new Set(ours.map((m) => m.messageId));
-		const times = ours.map((m) => m.at).sort((a, b) => a - b);
-		const sendSeconds = (times[times.length - 1] - times[0]) / 1000;
-		const execution = await options.n8n.waitForExecution(
-			template.workflowId,
-			(e) =>
-				(e.data?.resultData.metadata as { batchId?: string } | undefined)?.batchId === campaignId,
-			60_000,
-		);
-		const nodeMs = Object.fromEntries(
-			Object.entries(execution.data?.resultData.runData ?? {}).map(([node, runs]) => [
-				node,
-				(runs as Array<{ executionTime?: number }>).reduce(
-					(sum, r) => sum + (r.executionTime ?? 0),
-					0,
-				),
-			]),
-		);
-		return {
-			recipients: options.recipients,
-			seconds,
-			perMin: Math.round((ours.length / seconds) * 60),
-			sendPerMin: Math.round((ours.length / sendSeconds) * 60),
-			delivered: ids.size,
-			duplicates: ours.length - ids.size,
-			n8nCpuPercent: share('n8n'),
-			serviceCpuPercent: share('service'),
-			intake: {
-				seconds: intake.seconds,
-				n8nCpuPercent: intake.percent.n8n,
-				serviceCpuPercent: intake.percent.service,
-				nodeMs,
-			},
-			sending: {
-				seconds: sending.seconds,
-				n8nCpuPercent: sending.percent.n8n,
-				serviceCpuPercent: sending.percent.service,
-			},
-		};
+		return await measureCampaign(options, service, template.workflowId, template.path, {});
 	} finally {
 		await service.stop();
-		await deletePrefixedKeys(options.redisUrl, keyPrefix);
 	}
+}
+
+/**
+ * The worker-workflow path, for comparison in the same run: the shipped intake and worker
+ * templates (n8n's Send Email node, a connection per message) against the same sink.
+ */
+export async function workerCampaign(options: CampaignOptions): Promise<CampaignRun> {
+	const service = await startCampaignService({
+		redisUrl: options.redisUrl,
+		logFile: join(options.dir, 'service-worker.log'),
+		env: { LOG_LEVEL: 'warn' },
+	});
+	try {
+		const templates = await installCampaignTemplates(options.n8n, {
+			service,
+			smtp: options.sink,
+		});
+		return await measureCampaign(options, service, templates.intakeId, templates.intakePath, {
+			workerUrl: templates.workerUrl,
+		});
+	} finally {
+		await service.stop();
+	}
+}
+
+/** POSTs a campaign to an intake webhook and measures it until its batch ends. */
+async function measureCampaign(
+	options: CampaignOptions,
+	service: CampaignService,
+	workflowId: string,
+	path: string,
+	extra: Record<string, unknown>,
+): Promise<CampaignRun> {
+	const campaignId = `bench-${randomBytes(4).toString('hex')}`;
+	const subject = `Bench ${campaignId}`;
+	const list = recipients(options.recipients, 'dx');
+	const sentBefore = options.sink.messages.length;
+	const api = serviceClient(service);
+	const meter = cpuMeter({ n8n: options.n8nPid, service: service.pid });
+	const body = { campaignId, from: 'news@sender.test', subject, text: 'Hello!', recipients: list };
+	const answer = await options.n8n.callWebhook(path, { ...body, ...extra }, { timeoutMs: 300_000 });
+	if (answer.status !== 200) throw new Error(`intake answered ${answer.status}`);
+	const intake = meter.lap();
+	// The service's long-poll answers the moment the batch ends.
+	for (;;) {
+		const waited = await api.request<{ done: boolean }>(
+			'GET',
+			`/v1/batches/${campaignId}/wait?timeoutMs=30000`,
+		);
+		if (waited.done) break;
+	}
+	const sending = meter.lap();
+	const seconds = intake.seconds + sending.seconds;
+	const share = (name: string) =>
+		Math.round(
+			(intake.percent[name] * intake.seconds + sending.percent[name] * sending.seconds) / seconds,
+		);
+	const ours = options.sink.messages.slice(sentBefore).filter((m) => m.subject === subject);
+	const perRecipient = new Set(ours.map((m) => m.to.join(',')));
+	const times = ours.map((m) => m.at).sort((a, b) => a - b);
+	const sendSeconds = (times[times.length - 1] - times[0]) / 1000;
+	const execution = await options.n8n.waitForExecution(
+		workflowId,
+		(e) =>
+			(e.data?.resultData.metadata as { batchId?: string } | undefined)?.batchId === campaignId,
+		60_000,
+	);
+	const nodeMs = Object.fromEntries(
+		Object.entries(execution.data?.resultData.runData ?? {}).map(([node, runs]) => [
+			node,
+			(runs as Array<{ executionTime?: number }>).reduce(
+				(sum, r) => sum + (r.executionTime ?? 0),
+				0,
+			),
+		]),
+	);
+	return {
+		recipients: options.recipients,
+		seconds,
+		perMin: Math.round((ours.length / seconds) * 60),
+		sendPerMin: Math.round((ours.length / sendSeconds) * 60),
+		delivered: perRecipient.size,
+		duplicates: ours.length - perRecipient.size,
+		n8nCpuPercent: share('n8n'),
+		serviceCpuPercent: share('service'),
+		intake: {
+			seconds: intake.seconds,
+			n8nCpuPercent: intake.percent.n8n,
+			serviceCpuPercent: intake.percent.service,
+			nodeMs,
+		},
+		sending: {
+			seconds: sending.seconds,
+			n8nCpuPercent: sending.percent.n8n,
+			serviceCpuPercent: sending.percent.service,
+		},
+	};
 }
