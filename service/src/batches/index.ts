@@ -41,7 +41,8 @@ export function assembleBatches(ctx: ServiceContext): Batches {
 	const limiter = new Limiter(ctx);
 	const pacer = new Pacer(limiter, ctx.config.LIMITER_MAX_WAIT_MS, events);
 	// Direct delivery only where transports are configured (SMTP_TRANSPORT_<NAME>).
-	const smtp = ctx.config.SMTP_TRANSPORTS.length > 0 ? new SmtpSender(ctx, limiter) : undefined;
+	const smtp =
+		ctx.config.SMTP_TRANSPORTS.length > 0 ? new SmtpSender(ctx, limiter, events) : undefined;
 	const dispatcher = new Dispatcher(ctx, commands, reads, chunks, breaker, pacer, notices, smtp);
 	const sweeper = new Sweeper(ctx, commands, chunks, notices);
 	const engine = new BatchEngine(ctx, commands, chunks, notices, breaker, events);

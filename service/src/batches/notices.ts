@@ -11,6 +11,8 @@ import type { BatchReads } from './state/reads';
 
 export const NOTICE_QUEUE = 'batch-notices';
 const NOTICE_TIMEOUT_MS = 10_000;
+/** Answers that refuse a notice for good (not 401/403: a fixed secret helps; not 408/425/429). */
+const REFUSED = new Set([400, 405, 409, 413, 415, 422]);
 /** Backoff between delivery attempts of a notice: doubling from 1 s up to a minute, jittered. */
 const backoffMs = (attemptsMade: number): number =>
 	Math.round(
@@ -139,6 +141,15 @@ export class Notices {
 			signal: AbortSignal.timeout(NOTICE_TIMEOUT_MS),
 		});
 		await response.body?.cancel();
+		if (REFUSED.has(response.status) || response.status === 404 || response.status === 410) {
+			// A receiver that says it does not want it (e.g. an n8n Wait already resumed by an earlier
+			// completion) will not change its mind: dropped, not retried for ever.
+			this.ctx.logger.warn(
+				{ batchId, eventId: notice.id, status: response.status },
+				`${notice.to} receiver refused the notice; dropped`,
+			);
+			return;
+		}
 		if (!response.ok) {
 			throw new Error(`${notice.to} receiver answered HTTP ${response.status} to ${notice.id}`);
 		}

@@ -181,4 +181,26 @@ describe('batches: dispatch to the worker webhook (real Redis, dispatcher starte
 		expect(f.sink!.seen.get('b-timeout:item-0')).toBe(2);
 		expect(f.sink!.seen.get('b-timeout:item-2')).toBe(1);
 	});
+
+	it('retries a 404 (n8n answers it while the worker is not published yet) instead of dead-lettering it', async () => {
+		let refusals = 2;
+		f.sink = await startSink(() =>
+			refusals-- > 0
+				? { status: 404, body: { message: 'The requested webhook is not registered' } }
+				: {},
+		);
+		const batchId = await submitBatch(
+			f.service.app,
+			{
+				batchKey: 'b-404',
+				targetUrl: f.sink.url,
+				chunkSize: 5,
+				backoff: { initialMs: 1, maxMs: 20 },
+			},
+			items(5),
+		);
+		const progress = await waitDone(f.service.app, batchId);
+		expect(progress.counts).toMatchObject({ succeeded: 5, deadLettered: 0 });
+		expect(f.sink.seen.get('b-404:item-0')).toBe(3);
+	});
 });

@@ -127,6 +127,27 @@ describe('batches: results that arrive late (real Redis, dispatcher started)', (
 		expect(dead.deadLetters[0].inDoubt.cause).toBe('http_500');
 	}, 15_000);
 
+	it('hold policy: a 503 (n8n or a proxy refusing before the workflow ran) is retried, not held', async () => {
+		let refusals = 1;
+		f.sink = await startSink(() =>
+			refusals-- > 0 ? { status: 503, headers: { 'retry-after': '0' } } : {},
+		);
+		const batchId = await submitBatch(
+			f.service.app,
+			{
+				batchKey: 'b-503',
+				targetUrl: f.sink.url,
+				chunkSize: 2,
+				inDoubt: 'hold',
+				backoff: { initialMs: 1, maxMs: 5 },
+			},
+			items(2),
+		);
+		const progress = await waitDone(f.service.app, batchId, 10_000);
+		expect(progress.counts).toMatchObject({ succeeded: 2, inDoubt: 0 });
+		expect(f.sink.seen.get('b-503:item-0')).toBe(2);
+	}, 15_000);
+
 	it('settles each item once per dispatch: items the worker recorded are left alone after the 2xx', async () => {
 		const reads = new BatchReads(f.service.ctx);
 		const commands = (

@@ -129,3 +129,36 @@ describe('batches: milestone and completion notices (real Redis)', () => {
 		}
 	}, 20_000);
 });
+
+describe('batches: a receiver that refuses a notice for good (real Redis)', () => {
+	const f = dispatchFixture({});
+
+	it('drops a notice answered 404 (a finished n8n Wait) and goes on with the next', async () => {
+		const calls: Array<{ eventId: string; status: number }> = [];
+		const server = createServer(async (req, res) => {
+			const body = JSON.parse(await readBody(req)) as Received;
+			const status = body.milestone === 25 ? 404 : 204;
+			calls.push({ eventId: body.eventId, status });
+			res.writeHead(status).end();
+		});
+		const url = `${await listenOn(server)}/notice`;
+		try {
+			const app = f.service.app;
+			await api(app).post('/v1/batches', { batchKey: 'b-refused', milestoneUrl: url });
+			await api(app).post('/v1/batches/b-refused/items', { items: items(4), final: true });
+			await api(app).post('/v1/batches/b-refused/results', {
+				results: items(4).map((i) => ({ key: i.key, status: 'succeeded' })),
+			});
+			await eventually(async () => calls.length >= 4, 10_000);
+			await new Promise((resolve) => setTimeout(resolve, 1500));
+			expect(calls.map((c) => [c.eventId, c.status])).toEqual([
+				['b-refused:0:milestone:25', 404],
+				['b-refused:0:milestone:50', 204],
+				['b-refused:0:milestone:75', 204],
+				['b-refused:0:milestone:100', 204],
+			]);
+		} finally {
+			await closeServer(server);
+		}
+	}, 20_000);
+});

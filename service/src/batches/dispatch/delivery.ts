@@ -72,10 +72,15 @@ export function dispatchAnswer(
 	const { failure, sent } = result;
 	if (!sent) return { mode: 'fail', ...failure };
 	if (failure.httpCode === undefined) return { mode: 'doubt', ...failure };
-	// A 5xx: the worker ran but did not say which items it worked.
-	if (failure.httpCode >= 500 && inDoubt === 'hold') return { mode: 'unsure', ...failure };
+	// A 500 (and the like): the worker ran but did not say which items it worked. 502/503/504
+	// come from in front of the workflow (a proxy, n8n starting): it never ran.
+	if (failure.httpCode >= 500 && !NEVER_RAN.has(failure.httpCode) && inDoubt === 'hold') {
+		return { mode: 'unsure', ...failure };
+	}
 	return { mode: 'fail', ...failure };
 }
+
+const NEVER_RAN = new Set([502, 503, 504]);
 
 /** A POST's outcome as the circuit breaker counts it (a shutdown says nothing of the target). */
 export function breakerOutcome(

@@ -15,11 +15,15 @@ export interface Failure {
 	retryAfterMs?: number;
 }
 
-/** The answer of a worker webhook to a chunk POST that was not 2xx. */
+/**
+ * The answer of a worker webhook to a chunk POST that was not 2xx. A 404 is transient here: n8n
+ * answers it while a workflow is not (yet) published, and for a moment at every start; a wrong URL
+ * still ends as dead letters of class http_404 once the attempts are spent (and opens the breaker).
+ */
 export function failureOfStatus(status: number, retryAfter: string | null, body: string): Failure {
 	const text = body.trim().slice(0, 300);
 	return {
-		transient: isTransientStatus(status),
+		transient: isTransientStatus(status) || status === 404,
 		errorClass: httpErrorClass(status),
 		message: `Worker webhook answered HTTP ${status}${text ? `: ${text}` : ''}`,
 		httpCode: status,

@@ -4,10 +4,12 @@ import type { Logger } from '../../../logger';
 import type { Limiter } from '../../../limits/limiter';
 import { counter } from '../../../metrics';
 import { Suppressions, type Suppression } from '../../../smtp';
+import type { BatchEvents } from '../../events';
 import type { ItemResult } from '../../state/commands';
 import type { DirectDispatch, DirectHooks, DirectSender } from '../direct';
 import type { SendOutcome } from './classify';
 import { Coalescer } from './coalesce';
+import { stopSignal } from './stop';
 import { readMessage, type DirectMessage } from './message';
 import { TransportPool, type PooledTransport } from './pool';
 
@@ -32,6 +34,8 @@ interface Run {
 	records: Coalescer<ItemResult, void>;
 	/** Set once the limiter refused: the rest of the dispatch goes back without asking again. */
 	refusedFor?: number;
+	/** Shutdown, or the batch paused or cancelled: no new message starts. */
+	stop: AbortSignal;
 	log: Logger;
 }
 
@@ -50,6 +54,7 @@ export class SmtpSender implements DirectSender {
 	constructor(
 		private readonly ctx: ServiceContext,
 		private readonly limiter: Limiter,
+		private readonly events: BatchEvents,
 	) {
 		this.pool = new TransportPool(ctx.config.SMTP_TRANSPORTS, ctx.logger);
 		this.suppressions = new Suppressions(ctx);
@@ -74,8 +79,10 @@ export class SmtpSender implements DirectSender {
 		}
 		const { outgoing, refused } = await this.prepare(dispatch, transport.transport.name);
 		if (refused.length > 0) await hooks.record(refused);
+		const stop = stopSignal(this.ctx, this.events, settings.batchId, dispatch.signal);
 		const run: Run = {
 			dispatch,
+			stop: stop.signal,
 			transport,
 			budgetMs: Math.min(transport.transport.timeoutMs, settings.timeoutMs),
 			marks: new Coalescer(async (keys) => new Set(await hooks.beforeSend(keys))),
@@ -86,7 +93,11 @@ export class SmtpSender implements DirectSender {
 				lease: dispatch.lease,
 			}),
 		};
-		await Promise.all(outgoing.map((entry) => this.sendOne(run, entry)));
+		try {
+			await Promise.all(outgoing.map((entry) => this.sendOne(run, entry)));
+		} finally {
+			stop.end();
+		}
 	}
 
 	/** Closes the pooled connections (the service is stopping; no dispatch is running). */
@@ -127,7 +138,7 @@ export class SmtpSender implements DirectSender {
 	 */
 	private async sendOne(run: Run, { key, message }: Outgoing): Promise<void> {
 		const { dispatch, transport } = run;
-		if (!(await transport.slots.take(dispatch.signal))) return;
+		if (!(await transport.slots.take(run.stop))) return;
 		// The slot is held until the outcome is stored: a crash leaves at most one message per
 		// connection unrecorded, so in doubt.
 		try {
@@ -138,7 +149,7 @@ export class SmtpSender implements DirectSender {
 				await run.records.submit([{ key, outcome: 'released', retryAfterMs }]);
 				return;
 			}
-			if (!(await run.marks.submit([key])).has(key)) return;
+			if (run.stop.aborted || !(await run.marks.submit([key])).has(key)) return;
 			const outcome = await transport.send(message, run.budgetMs);
 			await this.settle(run, key, message, outcome);
 		} catch (error) {
@@ -219,7 +230,8 @@ export class SmtpSender implements DirectSender {
 	 * back for when refused, 'stopped' on shutdown.
 	 */
 	private async pace(run: Run): Promise<number | undefined | 'stopped'> {
-		const { settings, signal, deadline } = run.dispatch;
+		const { settings, deadline } = run.dispatch;
+		const signal = run.stop;
 		const limiterKey = settings.limiterKey;
 		if (!limiterKey) return undefined;
 		if (run.refusedFor !== undefined) return run.refusedFor;
