@@ -219,6 +219,33 @@ describe('direct delivery over SMTP (real sink, real Redis, dispatcher started)'
 		expect(sink.byRecipient.get('slow@example.test')).toHaveLength(1);
 	});
 
+	it('stops sending within a message when the batch is paused, and goes on once resumed', async () => {
+		({ service, sink } = await start({}));
+		await api(service.app).put('/v1/limiters/slow-relay', {
+			capacity: 1,
+			refillAmount: 10,
+			refillUnit: 'second',
+		});
+		// One chunk of 40 at 10 a second: without the pause it would take 4 s.
+		const batchId = await submitBatch(
+			service.app,
+			direct('mail-pause', { limiterKey: 'slow-relay', chunkSize: 40 }),
+			emailItems(recipients(40, 'z'), 'Pause'),
+		);
+		while (sink.messages.length < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+		await api(service.app).post(`/v1/batches/${batchId}/pause`);
+		const atPause = sink.messages.length;
+		await new Promise((resolve) => setTimeout(resolve, 1500));
+		expect(sink.messages.length - atPause).toBeLessThanOrEqual(2);
+		const paused = (await api(service.app).get(`/v1/batches/${batchId}`)).body;
+		expect(paused.counts.inFlight).toBe(0);
+		await api(service.app).post(`/v1/batches/${batchId}/resume`);
+		const done = await waitDone(service.app, batchId);
+		expect(done.counts).toMatchObject({ succeeded: 40, deadLettered: 0 });
+		expect(sink.messages).toHaveLength(40);
+		expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(40);
+	});
+
 	it('paces every message by the batch limiter key', async () => {
 		({ service, sink } = await start({}));
 		await api(service.app).put('/v1/limiters/mail-relay', {
