@@ -41,7 +41,14 @@ const DOMAINS = ['example.test', 'mail.example.test', 'corp.example.test'];
  * by Message-ID, which is the same on every attempt of an item, so a resend would show.
  */
 export async function killServiceDirect(
-	options: { items?: number; kills?: number; inDoubt?: 'hold' | 'retry'; latencyMs?: number } = {},
+	options: {
+		items?: number;
+		kills?: number;
+		inDoubt?: 'hold' | 'retry';
+		latencyMs?: number;
+		/** SIGKILL (default) or SIGTERM: a graceful stop finishes open transactions first. */
+		signal?: NodeJS.Signals;
+	} = {},
 ): Promise<KillServiceDirectResult> {
 	const total = options.items ?? 10_000;
 	const kills = options.kills ?? 2;
@@ -95,7 +102,7 @@ export async function killServiceDirect(
 			// Spread the kills over the run: after 30 %, then 65 % of the recipients were accepted.
 			const mark = (total * (0.3 + (0.35 * (kill - 1)) / Math.max(1, kills - 1))) | 0;
 			while (sink.messages.length < Math.min(mark, total * 0.9)) await sleep(5);
-			await service.kill('SIGKILL');
+			await service.kill(options.signal ?? 'SIGKILL');
 			await sleep(300);
 			await service.start();
 		}
@@ -169,7 +176,7 @@ async function deadLetterClasses(url: string, batchKey: string): Promise<Map<str
 	return classes;
 }
 
-/** `npm run chaos -- kill-service-direct [--items N] [--kills N] [--in-doubt hold|retry]` */
+/** `npm run chaos -- kill-service-direct [--items N] [--kills N] [--in-doubt hold|retry] [--signal TERM]` */
 export async function run(args: string[]): Promise<void> {
 	const arg = (name: string) => {
 		const index = args.indexOf(`--${name}`);
@@ -179,6 +186,7 @@ export async function run(args: string[]): Promise<void> {
 		items: arg('items') ? Number(arg('items')) : undefined,
 		kills: arg('kills') ? Number(arg('kills')) : undefined,
 		inDoubt: arg('in-doubt') === 'retry' ? 'retry' : 'hold',
+		signal: arg('signal') === 'TERM' ? 'SIGTERM' : 'SIGKILL',
 	});
 	console.log(JSON.stringify(result));
 	console.log(
