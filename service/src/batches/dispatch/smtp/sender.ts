@@ -65,7 +65,8 @@ export class SmtpSender implements DirectSender {
 		const name = settings.smtp?.transport ?? '';
 		const transport = this.pool.get(name);
 		if (!transport) {
-			messages.inc({ transport: name, outcome: 'no_transport' }, items.length);
+			// Not labelled with the name asked for: any batch may name any transport.
+			messages.inc({ transport: '(none)', outcome: 'no_transport' }, items.length);
 			const names = this.ctx.config.SMTP_TRANSPORTS.map((t) => t.name).join(', ') || 'none';
 			return hooks.record(
 				items.map((item) =>
