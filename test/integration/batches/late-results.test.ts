@@ -50,7 +50,7 @@ describe('batches: results that arrive late (real Redis, dispatcher started)', (
 	}, 20_000);
 
 	it('retry policy: a timed-out attempt that never reports is retried when its lease expires, as a timeout', async () => {
-		f.sink = await startSink((dispatch) => (dispatch.attempt === 1 ? { delayMs: 2000 } : {}));
+		f.sink = await startSink((dispatch) => (dispatch.attempt === 1 ? { delayMs: 10_000 } : {}));
 		const batchId = await submitBatch(
 			f.service.app,
 			{
@@ -72,7 +72,7 @@ describe('batches: results that arrive late (real Redis, dispatcher started)', (
 	}, 20_000);
 
 	it('hold policy: an attempt that never reports becomes an in_doubt dead letter; a late report settles it', async () => {
-		f.sink = await startSink(() => ({ delayMs: 2000 }));
+		f.sink = await startSink(() => ({ delayMs: 10_000 }));
 		const batchId = await submitBatch(
 			f.service.app,
 			{
