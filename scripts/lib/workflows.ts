@@ -41,7 +41,7 @@ type Record_ = { templates: Record<string, ImportRecord> };
 
 type CredentialRef = { id: string; name: string };
 type TemplateNode = { credentials?: Record<string, CredentialRef> };
-type StoredWorkflow = WorkflowJson & { id: string; active: boolean };
+type StoredWorkflow = WorkflowJson & { id: string; active: boolean; isArchived?: boolean };
 
 export const RECORD_FILE = 'workflows.json';
 
@@ -130,7 +130,8 @@ export async function importWorkflows(
 	if (files.length === 0) return [];
 	const recordFile = join(dataDir, RECORD_FILE);
 	const record = loadRecord(recordFile);
-	const existing = (await n8n.listWorkflows()) as StoredWorkflow[];
+	// An archived workflow (n8n 2.x's delete from the editor) counts as missing.
+	const existing = ((await n8n.listWorkflows()) as StoredWorkflow[]).filter((w) => !w.isArchived);
 	const credentials = await n8n.listCredentials();
 	const results: ImportedWorkflow[] = [];
 	for (const file of files) {
