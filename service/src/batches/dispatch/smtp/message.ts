@@ -48,24 +48,26 @@ const OWN_HEADERS = new Set([
 	'content-transfer-encoding',
 ]);
 
+const ONE_ADDRESS = 'must be one e-mail address, like "ann@example.com" or "Ann <ann@example.com>"';
 const oneAddress = (field: string) =>
 	z
-		.union([
-			z.string(),
-			z.strictObject({ name: z.string().max(256).optional(), address: z.string() }),
-		])
+		.union(
+			[z.string(), z.strictObject({ name: z.string().max(256).optional(), address: z.string() })],
+			{
+				error: (issue) =>
+					issue.input === undefined ? "is required: the recipient's e-mail address" : ONE_ADDRESS,
+			},
+		)
 		.transform((value, ctx) => {
 			const box = mailboxOf(value);
 			if (!box) {
-				ctx.addIssue({
-					code: 'custom',
-					message: `must be one e-mail address, like "ann@example.com" or "Ann <ann@example.com>"`,
-				});
+				ctx.addIssue({ code: 'custom', message: ONE_ADDRESS });
 				return z.NEVER;
 			}
 			return box;
 		})
 		.describe(field);
+const body = z.string({ error: 'must be a string' });
 
 const headerValue = z
 	.union([z.string(), z.number()])
@@ -82,30 +84,33 @@ const absentIf = <S extends z.ZodType>(absent: unknown[], schema: S) =>
 	z.preprocess((value) => (absent.includes(value) ? undefined : value), schema.optional());
 
 const itemSchema = z
-	.object({
-		to: oneAddress('to'),
-		subject: z.string({ error: 'is required: the subject line (may be empty)' }).max(998),
-		text: absentIf([null], z.string()),
-		html: absentIf([null, ''], z.string()),
-		from: absentIf([null, ''], oneAddress('from')),
-		replyTo: absentIf([null, ''], oneAddress('replyTo')),
-		headers: absentIf(
-			[null],
-			z.record(z.string(), headerValue).superRefine((headers, ctx) => {
-				const names = Object.keys(headers);
-				if (names.length > 50)
-					ctx.addIssue({ code: 'custom', message: 'may hold at most 50 headers' });
-				for (const name of names) {
-					const problem = !/^[!-9;-~]{1,76}$/.test(name)
-						? 'is not a header name: printable ASCII, no spaces or ":"'
-						: OWN_HEADERS.has(name.toLowerCase())
-							? 'is set by the message itself: use the fields to, from, replyTo, subject'
-							: undefined;
-					if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-				}
-			}),
-		),
-	})
+	.object(
+		{
+			to: oneAddress('to'),
+			subject: z.string({ error: 'is required: the subject line (may be empty)' }).max(998),
+			text: absentIf([null], body),
+			html: absentIf([null, ''], body),
+			from: absentIf([null, ''], oneAddress('from')),
+			replyTo: absentIf([null, ''], oneAddress('replyTo')),
+			headers: absentIf(
+				[null],
+				z.record(z.string(), headerValue).superRefine((headers, ctx) => {
+					const names = Object.keys(headers);
+					if (names.length > 50)
+						ctx.addIssue({ code: 'custom', message: 'may hold at most 50 headers' });
+					for (const name of names) {
+						const problem = !/^[!-9;-~]{1,76}$/.test(name)
+							? 'is not a header name: printable ASCII, no spaces or ":"'
+							: OWN_HEADERS.has(name.toLowerCase())
+								? 'is set by the message itself: use the fields to, from, replyTo, subject'
+								: undefined;
+						if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+					}
+				}),
+			),
+		},
+		{ error: 'must be a JSON object' },
+	)
 	.refine((item) => item.text !== undefined || item.html !== undefined, {
 		message: 'needs text or html (or both): the body of the e-mail',
 		path: ['text'],
