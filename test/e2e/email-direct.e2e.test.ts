@@ -101,6 +101,24 @@ describe('e-mail campaign, direct delivery: the service sends every e-mail itsel
 			),
 		);
 
+	it("lists the service's transports in the editor's SMTP Transport list", async () => {
+		await n8n.login();
+		const options = await n8n.rest<Array<{ name: string; value: string }>>(
+			'POST',
+			'/dynamic-node-parameters/options',
+			{
+				nodeTypeAndVersion: { name: 'n8n-nodes-batch-guardian.splitIntoChunks', version: 1 },
+				path: 'smtpTransport',
+				methodName: 'listTransports',
+				currentNodeParameters: { operation: 'submitBatch', delivery: 'smtp' },
+				credentials: { batchGuardianApi: template.credentials.batchGuardianApi },
+			},
+		);
+		expect(options).toEqual([
+			{ name: 'local', value: 'local', description: `127.0.0.1:${sink.port}, 20 connections` },
+		]);
+	});
+
 	it('delivers each recipient once by Message-ID, dead-letters 550s, and the intake ends with the report', async () => {
 		const campaignId = await campaign(LIST);
 		const api = serviceClient(service);

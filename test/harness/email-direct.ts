@@ -12,6 +12,8 @@ import { loadTemplate, type ServiceRef, type TemplateNode } from './email-campai
 export interface DirectTemplate {
 	workflowId: string;
 	path: string;
+	/** The credentials made for it, by type (batchGuardianApi, smtp). */
+	credentials: Record<string, { id: string; name: string }>;
 }
 
 export async function installDirectTemplate(
@@ -51,5 +53,5 @@ export async function installDirectTemplate(
 	}
 	const workflowId = await n8n.createWorkflow(json);
 	await publishWorkflow(n8n, workflowId);
-	return { workflowId, path };
+	return { workflowId, path, credentials };
 }
