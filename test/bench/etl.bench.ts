@@ -11,7 +11,8 @@ import { benchStack, log, round, sampleRss, serviceCredential, type BenchStack }
  * `npm run bench -- etl [--rows 100000,500000] [--bound-minutes 30]`: a PostgreSQL table copied
  * into another through our ETL template (etl-postgres.json: keyset Ranges dispatched to its
  * worker, 4 at a time) beside the usual n8n way, in the same run: one workflow reads the table
- * and runs Loop Over Items (batch 1,000) -> the same Transform -> the same Postgres upsert. Each
+ * (the same SELECT, transform included) and runs Loop Over Items (batch 1,000) -> the same Postgres
+ * upsert node. Each
  * run gets a fresh n8n (executions saved, n8n's default) and an empty target; rows/min is rows
  * over the time from the trigger to the last row written and the work finished; peak RSS is
  * n8n's whole process group. A Loop Over Items run that crashes n8n or passes the bound fails.
@@ -140,7 +141,7 @@ async function ours(n8n: N8nInstance, stack: BenchStack, rows: number, started: 
 	}
 }
 
-/** Webhook -> read the whole table -> Loop Over Items (1,000) -> Transform -> upsert -> loop. */
+/** Webhook -> read the whole table -> Loop Over Items (1,000) -> upsert -> loop. */
 function loopOverItemsWorkflow(postgres: { id: string; name: string }): WorkflowJson {
 	const worker = etlTemplate('etl-postgres-worker.json', {
 		service: { id: '', name: '' },
@@ -157,7 +158,9 @@ function loopOverItemsWorkflow(postgres: { id: string; name: string }): Workflow
 		alwaysOutputData: false,
 		parameters: {
 			operation: 'executeQuery',
-			query: 'SELECT id, name, amount, updated_at::text AS updated_at FROM etl_source ORDER BY id',
+			// The same columns and transform (trimmed names) as our worker's Read Range.
+			query:
+				'SELECT id, trim(name) AS name, amount, updated_at::text AS updated_at FROM etl_source ORDER BY id',
 			options: {},
 		},
 	};
@@ -187,14 +190,12 @@ function loopOverItemsWorkflow(postgres: { id: string; name: string }): Workflow
 				position: [440, 0],
 				parameters: { batchSize: 1000, options: {} },
 			},
-			pick('Transform'),
 			pick('Upsert Rows'),
 		],
 		connections: {
 			Webhook: { main: [[{ node: 'Read Table', type: 'main', index: 0 }]] },
 			'Read Table': { main: [[{ node: 'Loop Over Items', type: 'main', index: 0 }]] },
-			'Loop Over Items': { main: [[], [{ node: 'Transform', type: 'main', index: 0 }]] },
-			Transform: { main: [[{ node: 'Upsert Rows', type: 'main', index: 0 }]] },
+			'Loop Over Items': { main: [[], [{ node: 'Upsert Rows', type: 'main', index: 0 }]] },
 			'Upsert Rows': { main: [[{ node: 'Loop Over Items', type: 'main', index: 0 }]] },
 		},
 		settings: { executionOrder: 'v1' },

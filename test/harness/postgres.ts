@@ -20,6 +20,8 @@ export interface ScratchDatabase {
 	/** The n8n Postgres credential's data for it. */
 	credential: Record<string, unknown>;
 	client: PgClient;
+	/** Another connection (e.g. to hold a lock while `client` goes on); ended by drop(). */
+	connect(): Promise<PgClient>;
 	drop(): Promise<void>;
 }
 
@@ -37,15 +39,22 @@ export async function scratchDatabase(prefix = 'bg_test'): Promise<ScratchDataba
 	const { Client } = createRequire(join(n8nDir, 'package.json'))('pg') as {
 		Client: new (config: object) => PgClient & { connect(): Promise<void> };
 	};
-	const client = new Client({ ...LOCAL_POSTGRES, database: name });
-	await client.connect();
+	const clients: PgClient[] = [];
+	const connect = async () => {
+		const client = new Client({ ...LOCAL_POSTGRES, database: name });
+		await client.connect();
+		clients.push(client);
+		return client;
+	};
+	const client = await connect();
 	const { host, port, user, password } = LOCAL_POSTGRES;
 	return {
 		name,
 		credential: { host, port, database: name, user, password, ssl: 'disable', sshTunnel: false },
 		client,
+		connect,
 		async drop() {
-			await client.end().catch(() => undefined);
+			await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
 			await dropDatabase(n8nDir, name);
 		},
 	};

@@ -71,11 +71,21 @@ describe('the PostgreSQL ETL', () => {
 		});
 	});
 
-	it('claims each range, records it once per execution, and records an empty range too', () => {
+	it('claims each range, records it once per execution, and answers without a body', () => {
 		expect(targets(worker, 'Checkpoint Claim')).toEqual([['Read Range'], ['Already Copied']]);
-		expect(node(worker, 'Read Range').alwaysOutputData).toBe(true);
-		expect(targets(worker, 'Has Rows?')).toEqual([['Transform'], ['Checkpoint Record Results']]);
+		expect(targets(worker, 'Read Range')).toEqual([['Upsert Rows']]);
+		expect(targets(worker, 'Upsert Rows')).toEqual([['Checkpoint Record Results']]);
+		// One statement for the whole range: n8n does no per-row work.
+		expect(node(worker, 'Upsert Rows').executeOnce).toBe(true);
+		expect(String(node(worker, 'Upsert Rows').parameters.query)).toContain(
+			'ON CONFLICT (id) DO UPDATE',
+		);
 		expect(node(worker, 'Checkpoint Record Results').executeOnce).toBe(true);
+		// An empty range ends at Read Range: the 200 answer (no body needed) settles it as done.
+		expect(node(worker, 'ETL Worker Webhook').parameters).toMatchObject({
+			responseMode: 'lastNode',
+			responseData: 'noData',
+		});
 	});
 });
 
