@@ -2,6 +2,7 @@ import { digest, MAX_ITEM_BYTES, TERMINAL_STATES } from '../../../nodes/shared/c
 import type { ServiceContext } from '../context';
 import { ApiError, notFound } from '../http/errors';
 import { redisNow } from '../redis/connection';
+import { findTransport } from '../smtp/transports';
 import { whileRedisAway } from '../redis/retry';
 import type { Breaker } from './dispatch/breaker';
 import type { ChunkQueue } from './dispatch/chunk-queue';
@@ -40,6 +41,7 @@ export class BatchEngine {
 
 	async create(input: CreateBatchInput): Promise<BatchProgress & { created: boolean }> {
 		const batchId = input.batchKey;
+		if (input.smtp) this.checkTransport(input.smtp.transport);
 		// Listed before it exists: a crash in between leaves an entry List skips, never a batch
 		// nobody can find.
 		const now = await this.retrying(() => redisNow(this.ctx.redis));
@@ -347,6 +349,18 @@ export class BatchEngine {
 			onRetry: (error, attempt) =>
 				this.ctx.logger.warn({ attempt, err: (error as Error).message }, 'Redis away: retrying'),
 		});
+	}
+
+	/** A direct batch must name a transport this service has: nothing could ever send it otherwise. */
+	private checkTransport(name: string): void {
+		if (findTransport(this.ctx.config.SMTP_TRANSPORTS, name)) return;
+		const known = this.ctx.config.SMTP_TRANSPORTS.map((t) => t.name);
+		const message = known.length
+			? `smtp.transport '${name}' is not a transport of this service; it has: ${known.join(', ')} (GET /v1/transports)`
+			: `smtp.transport '${name}': this service has no SMTP transports; set SMTP_TRANSPORT_<NAME>=smtp://host:port on it, or use delivery "webhook"`;
+		throw new ApiError(400, 'invalid_request', `Invalid body: ${message}`, [
+			{ path: 'smtp.transport', message },
+		]);
 	}
 
 	private fields(input: CreateBatchInput): Record<string, string | number> {

@@ -3,12 +3,9 @@ import { createTestService, type TestService } from '../../harness/service';
 import { api } from '../batches/helpers';
 
 /**
- * Engine defect found while building direct delivery (reported to the engine's owner, not fixed
- * here): POST /v1/batches accepts `delivery: 'smtp'` naming a transport the service does not
- * have. On a service without any SMTP_TRANSPORT_<NAME> the dispatcher has no sender: it logs an
- * error, gives the items back unspent and leases them again at once, for ever (measured: 60 % of
- * a core, the item "retrying" indefinitely). The create should refuse it, naming the field and
- * the transports the service has (GET /v1/transports).
+ * POST /v1/batches with `delivery: 'smtp'` must name a transport the service has: accepted, such a
+ * batch could never be sent (its items were given back and leased again for ever). The create is
+ * refused, naming the field and the transports the service has (GET /v1/transports).
  */
 describe('engine: a direct batch must name a transport the service has', () => {
 	const services: TestService[] = [];

@@ -285,7 +285,24 @@ export class Dispatcher {
 		let transient = 0;
 		const endChunk = startChunk(settings.batchId);
 		if (!this.direct) {
-			log.error('batch asks for direct delivery but this service has no sender configured');
+			// Nothing here can ever send it (the transport went from the configuration): say so once
+			// per item instead of giving items back to be leased again for ever.
+			const message = `this service has no SMTP transport '${settings.smtp?.transport}' (SMTP_TRANSPORT_<NAME>); set it and replay this class`;
+			log.error(message);
+			await whileAway(() =>
+				this.commands.settle(
+					settings.batchId,
+					lease,
+					undefined,
+					start.items.map((item) => ({
+						key: item.key,
+						outcome: 'failed',
+						transient: false,
+						errorClass: 'smtp_no_transport',
+						message,
+					})),
+				),
+			);
 		} else {
 			await this.direct
 				.deliver(
