@@ -1,4 +1,7 @@
+import { createApp } from '../../../service/src/app';
+import { assembleBatches } from '../../../service/src/batches';
 import type { Config } from '../../../service/src/config';
+import { parseTransportUrl } from '../../../service/src/smtp/transports';
 import { messageIdOf } from '../../../service/src/batches/dispatch/smtp/message';
 import { createTestService, type TestService } from '../../harness/service';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../../harness/smtp-sink';
@@ -172,7 +175,7 @@ describe('direct delivery over SMTP (real sink, real Redis, dispatcher started)'
 		);
 	});
 
-	it('names a transport the service lacks in every dead letter, and shows its transports without logins', async () => {
+	it('refuses a transport the service lacks; dead-letters a batch whose transport left its configuration', async () => {
 		({ service, sink } = await start({}, 'pool=2&ignoreTLS=true', {}));
 		const transports = await api(service.app).get('/v1/transports');
 		expect(transports.body.transports).toEqual([
@@ -183,11 +186,27 @@ describe('direct delivery over SMTP (real sink, real Redis, dispatcher started)'
 				authenticated: false,
 			}),
 		]);
+		const settings = direct('mail-none', {
+			smtp: { transport: 'elsewhere', from: 'n@sender.test' },
+		});
+		const refused = await api(service.app).post('/v1/batches', settings);
+		expect(refused.status).toBe(400);
+		expect(refused.body.error.message).toMatch(/smtp\.transport 'elsewhere'.*it has: sink/);
+		// Created by a process that had the transport, on the same Redis keys; sent by this one.
+		const earlierCtx = {
+			...service.ctx,
+			config: {
+				...service.ctx.config,
+				SMTP_TRANSPORTS: [parseTransportUrl('elsewhere', 'smtp://127.0.0.1:9?ignoreTLS=true')],
+			},
+		};
+		const earlier = assembleBatches(earlierCtx);
 		const batchId = await submitBatch(
-			service.app,
-			direct('mail-none', { smtp: { transport: 'elsewhere', from: 'n@sender.test' } }),
+			createApp(earlierCtx, earlier),
+			settings,
 			emailItems(recipients(3, 'x'), 'None'),
 		);
+		await earlier.stop(100);
 		await waitDone(service.app, batchId);
 		const letters = (await api(service.app).get(`/v1/batches/${batchId}/dead-letters`)).body
 			.deadLetters as Array<{ class: string; message: string }>;
