@@ -60,7 +60,7 @@ function report(path: string, run: CampaignRun): void {
 		.map(([node, ms]) => `${node} ${(ms / 1000).toFixed(1)} s`)
 		.join(', ');
 	log(
-		`${path}: ${run.recipients} recipients in ${run.seconds.toFixed(1)} s = ${run.perMin}/min end to end (sending ${run.sendPerMin}/min), ${run.delivered} delivered, ${run.duplicates} duplicates; CPU n8n ${run.n8nCpuPercent} %, service ${run.serviceCpuPercent} % of a core`,
+		`${path}: ${run.recipients} recipients in ${run.seconds.toFixed(1)} s = ${run.perMin}/min end to end (sending ${run.sendPerMin}/min), ${run.delivered} delivered, ${run.duplicates} duplicates; CPU n8n ${run.n8nCpuPercent} %, service ${run.serviceCpuPercent} % of a core (per e-mail: n8n ${run.n8nCpuMsPerEmail.toFixed(2)} ms, service ${run.serviceCpuMsPerEmail.toFixed(2)} ms)`,
 	);
 	log(
 		`  intake until the webhook answered: ${run.intake.seconds.toFixed(1)} s, CPU n8n ${run.intake.n8nCpuPercent} %, service ${run.intake.serviceCpuPercent} %; intake nodes: ${nodes}`,

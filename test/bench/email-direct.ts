@@ -117,6 +117,9 @@ export interface CampaignRun {
 	duplicates: number;
 	n8nCpuPercent: number;
 	serviceCpuPercent: number;
+	/** CPU milliseconds per e-mail delivered, n8n's and the service's. */
+	n8nCpuMsPerEmail: number;
+	serviceCpuMsPerEmail: number;
 	/** Until the intake webhook answered (items uploaded and sealed), with n8n's time per node. */
 	intake: Phase & { nodeMs: Record<string, number> };
 	/** From then until the batch ended. */
@@ -265,6 +268,8 @@ async function measureCampaign(
 		duplicates: ours.length - perRecipient.size,
 		n8nCpuPercent: share('n8n'),
 		serviceCpuPercent: share('service'),
+		n8nCpuMsPerEmail: (share('n8n') * seconds * 10) / Math.max(1, ours.length),
+		serviceCpuMsPerEmail: (share('service') * seconds * 10) / Math.max(1, ours.length),
 		intake: {
 			seconds: intake.seconds,
 			n8nCpuPercent: intake.percent.n8n,
