@@ -175,7 +175,8 @@ export class BatchEngine {
 	/** Chunks of a batch with their range, items left and latest executions (n8n links). */
 	async chunkList(batchId: string, limit: number, cursor: number) {
 		const batch = await this.load(batchId);
-		const total = batch.progress.chunks.total;
+		// Only chunks already cut exist; the rest are cut a window ahead of dispatch.
+		const total = batch.progress.chunks.cut;
 		const indexes = Array.from(
 			{ length: Math.max(0, Math.min(limit, total - cursor)) },
 			(_, i) => cursor + i,
