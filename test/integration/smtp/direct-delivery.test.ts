@@ -238,19 +238,33 @@ describe('direct delivery over SMTP (real sink, real Redis, dispatcher started)'
 		expect(sink.byRecipient.get('slow@example.test')).toHaveLength(1);
 	});
 
-	it('stops sending within a message when the batch is paused, and goes on once resumed', async () => {
-		({ service, sink } = await start({}));
-		await api(service.app).put('/v1/limiters/slow-relay', {
+	/** A direct batch of `count` messages paced by a limiter of `perSecond`, no burst. */
+	const pacedBatch = async (
+		batchKey: string,
+		perSecond: number,
+		count: number,
+		chunkSize: number,
+	) => {
+		const started = await start({});
+		const limiterKey = `${batchKey}-relay`;
+		await api(started.service.app).put(`/v1/limiters/${limiterKey}`, {
 			capacity: 1,
-			refillAmount: 10,
+			refillAmount: perSecond,
 			refillUnit: 'second',
 		});
-		// One chunk of 40 at 10 a second: without the pause it would take 4 s.
 		const batchId = await submitBatch(
-			service.app,
-			direct('mail-pause', { limiterKey: 'slow-relay', chunkSize: 40 }),
-			emailItems(recipients(40, 'z'), 'Pause'),
+			started.service.app,
+			direct(batchKey, { limiterKey, chunkSize }),
+			emailItems(recipients(count, batchKey), batchKey),
 		);
+		return { ...started, batchId };
+	};
+
+	it('stops sending within a message when the batch is paused, and goes on once resumed', async () => {
+		// One chunk of 40 at 10 a second: without the pause it would take 4 s.
+		const paced = await pacedBatch('mail-pause', 10, 40, 40);
+		({ service, sink } = paced);
+		const { batchId } = paced;
 		while (sink.messages.length < 5) await new Promise((resolve) => setTimeout(resolve, 20));
 		await api(service.app).post(`/v1/batches/${batchId}/pause`);
 		const atPause = sink.messages.length;
@@ -266,17 +280,9 @@ describe('direct delivery over SMTP (real sink, real Redis, dispatcher started)'
 	});
 
 	it('paces every message by the batch limiter key', async () => {
-		({ service, sink } = await start({}));
-		await api(service.app).put('/v1/limiters/mail-relay', {
-			capacity: 1,
-			refillAmount: 20,
-			refillUnit: 'second',
-		});
-		const batchId = await submitBatch(
-			service.app,
-			direct('mail-paced', { limiterKey: 'mail-relay', chunkSize: 10 }),
-			emailItems(recipients(21, 'p'), 'Paced'),
-		);
+		const paced = await pacedBatch('mail-paced', 20, 21, 10);
+		({ service, sink } = paced);
+		const { batchId } = paced;
 		await waitDone(service.app, batchId);
 		const times = sink.messages.map((m) => m.at).sort((a, b) => a - b);
 		expect(times).toHaveLength(21);
