@@ -24,6 +24,7 @@ import {
 } from '../harness/email-campaign';
 import { startPrivateRedis } from '../harness/redis';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
+import { directCampaign } from './email-direct';
 
 const LATENCY_MS = 100;
 const LOOP_SAMPLE = 2000;
@@ -106,6 +107,20 @@ export async function run(args: string[]): Promise<void> {
 					`CPU per e-mail: n8n ${ours[size].n8nCpuMs.toFixed(2)} ms, service ${ours[size].serviceCpuMs?.toFixed(2)} ms`,
 			);
 		}
+		// The direct path: the service sends every e-mail itself (email-campaign-direct.json), same sink.
+		await freshN8n(n8n);
+		const direct = await directCampaign({
+			n8n,
+			n8nPid: n8n.main.pid,
+			sink,
+			redisUrl: redis.url,
+			dir,
+			recipients: sizes[0],
+		});
+		console.log(
+			`direct ${sizes[0]}: ${direct.perMin} e-mails/min, ${direct.seconds.toFixed(1)} s, ` +
+				`CPU per e-mail: n8n ${direct.n8nCpuMsPerEmail.toFixed(2)} ms, service ${direct.serviceCpuMsPerEmail.toFixed(2)} ms`,
+		);
 		const loop: Record<number, Measured> = {};
 		for (const size of withLoop ? sizes : []) {
 			await freshN8n(n8n);
@@ -136,7 +151,9 @@ export async function run(args: string[]): Promise<void> {
 				`sink_alone_ms=${alone.sequentialMs.toFixed(1)} sink_alone_nodemailer10_ms=${aloneNewer.sequentialMs.toFixed(1)} ` +
 				`chunk=${chunkSize} concurrency=${concurrency} ` +
 				`n8n_cpu_ms_per_email_ours=${ours[large].n8nCpuMs.toFixed(2)} ` +
-				`n8n_cpu_ms_per_email_loop=${loop[small].n8nCpuMs.toFixed(2)}`,
+				`n8n_cpu_ms_per_email_loop=${loop[small].n8nCpuMs.toFixed(2)} ` +
+				`direct_per_min=${direct.perMin} ` +
+				`n8n_cpu_ms_per_email_direct=${direct.n8nCpuMsPerEmail.toFixed(2)}`,
 		);
 	} finally {
 		await n8n.stop().catch(() => undefined);
