@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 import type { N8nApi } from '../../scripts/lib/n8n/api';
@@ -183,6 +185,43 @@ describe('e-mail campaign: 10,000 recipients through the templates and a real SM
 			expect(run.status).toBe('success');
 			expect(run.data?.resultData.runData['Checkpoint Record Results']).toHaveLength(1);
 			expect(run.data?.resultData.metadata).toMatchObject({ batchId: campaignId });
+		}
+	});
+
+	it('takes the recipients from a CSV (an email column) and refuses a request without them', async () => {
+		const rows = recipients(200, 'csv');
+		const csv = [
+			'name,email',
+			...rows.map((email, n) => `Reader ${n},${email.toUpperCase()}`),
+		].join('\n');
+		const server: Server = createServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'text/csv' }).end(csv);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		try {
+			const csvUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/list.csv`;
+			const campaignId = unique('csv');
+			const subject = `From a CSV ${campaignId}`;
+			const base = {
+				campaignId,
+				from: 'news@sender.test',
+				subject,
+				workerUrl: templates.workerUrl,
+			};
+			const answer = await n8n.callWebhook(templates.intakePath, { ...base, csvUrl });
+			expect(answer.body).toMatchObject({ batchId: campaignId, accepted: 200 });
+			const done = await waitForCampaign(serviceClient(service), campaignId, 3 * 60_000);
+			expect(done.counts).toMatchObject({ succeeded: 200, deadLettered: 0 });
+			const delivered = deliveries(sink, subject);
+			expect(rows.filter((email) => delivered.get(email) !== 1)).toEqual([]);
+
+			const refused = await n8n.callWebhook<{ message?: string }>(templates.intakePath, {
+				...base,
+				campaignId: unique('empty'),
+			});
+			expect(refused.status).toBeGreaterThanOrEqual(400);
+		} finally {
+			server.close();
 		}
 	});
 });
