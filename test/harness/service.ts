@@ -37,13 +37,13 @@ export function createTestService(
 		throw new Error(
 			'REDIS_URL is not set: run integration tests through jest (its global setup finds Redis)',
 		);
-	const prefix = `bgt-${randomBytes(5).toString('hex')}`;
+	const prefix = overrides.KEY_PREFIX ?? `bgt-${randomBytes(5).toString('hex')}`;
 	const config = configSchema.parse({
 		API_KEY: TEST_API_KEY,
 		REDIS_URL: redisUrl,
-		KEY_PREFIX: prefix,
 		LOG_LEVEL: 'silent',
 		...overrides,
+		KEY_PREFIX: prefix,
 	});
 	const target: RedisTarget = config.REDIS_CLUSTER_NODES
 		? {

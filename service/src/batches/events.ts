@@ -20,15 +20,19 @@ export class BatchEvents {
 	async next(batchId: string): Promise<{ changed: Promise<string>; cancel: () => void }> {
 		let fire!: (state: string) => void;
 		const changed = new Promise<string>((resolve) => (fire = resolve));
-		const listener: BatchEventListener = (_id, state) => {
-			cancel();
-			fire(state);
-		};
-		const cancel = (): void => {
+		const stopListening = (): void => {
 			const set = this.perBatch.get(batchId);
 			set?.delete(listener);
 			if (set?.size === 0) this.perBatch.delete(batchId);
+		};
+		// The state goes out first: a promise settles once, so what it answers is what came.
+		const listener: BatchEventListener = (_id, state) => {
+			fire(state);
+			stopListening();
+		};
+		const cancel = (): void => {
 			fire('');
+			stopListening();
 		};
 		let set = this.perBatch.get(batchId);
 		if (!set) this.perBatch.set(batchId, (set = new Set()));

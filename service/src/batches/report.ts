@@ -26,6 +26,30 @@ const ADVICE: Array<[RegExp, string]> = [
 		'Attempts never reported: make the worker answer or call Record Results before timeoutMs.',
 	],
 	[
+		/^smtp_4\d\d$/,
+		'The relay deferred messages (SMTP 4xx) until attempts ran out: lower the limiter rate, raise maxAttempts, then replay that class.',
+	],
+	[
+		/^smtp_5\d\d$/,
+		'The relay refused messages for good (SMTP 5xx): check the addresses and the sender domain; replay only after fixing them.',
+	],
+	[
+		/^suppressed$/,
+		'Addresses on the suppression list (an earlier 5.1.1-type bounce) were not sent: GET /v1/suppressions, remove the ones fixed, then replay.',
+	],
+	[
+		/^smtp_(connection|auth)$/,
+		'The relay could not be reached or refused the login: check SMTP_TRANSPORT_<NAME> (host, port, user, password, TLS).',
+	],
+	[
+		/^smtp_no_transport$/,
+		'The batch names an SMTP transport the service no longer has: set SMTP_TRANSPORT_<NAME> again, then replay.',
+	],
+	[
+		/^invalid_item$/,
+		'Items lacked a valid to, subject or body: fix the composing step in n8n, then submit them again.',
+	],
+	[
 		/^in_doubt$/,
 		'Items in doubt: their attempt never reported, so they may or may not have taken effect. Check the target (e.g. the mail log), then replay the in_doubt class for those that did not arrive.',
 	],
@@ -67,7 +91,12 @@ export function buildReport(
 		progress.state;
 	return {
 		job_id: progress.batchId,
-		job_type: hash.targetUrl ? 'batch_dispatch' : 'batch_checkpoint',
+		job_type:
+			hash.delivery === 'smtp'
+				? 'batch_direct_smtp'
+				: hash.targetUrl
+					? 'batch_dispatch'
+					: 'batch_checkpoint',
 		started_at: started,
 		completed_at: progress.finishedAt,
 		status,

@@ -1,15 +1,13 @@
 import { BatchEvents } from '../../../service/src/batches/events';
 import { createTestService, type TestService } from '../../harness/service';
-import { api } from '../batches/helpers';
+import { api } from './helpers';
 
 /**
- * Engine defect found while building direct delivery (reported to the engine's owner, not fixed
- * here): BatchEvents.next()'s `changed` promise is documented to resolve to the batch's new state,
- * but its listener calls cancel() (which resolves it with '') before fire(state), so it always
- * resolves ''. The Pacer's check `STOP_STATES.has(await next.changed)` can then never see a pause
- * or cancel: a chunk waiting for limiter tokens keeps its reservation through a pause.
+ * BatchEvents.next() resolves to the state the batch changed to (found while building direct
+ * delivery: it used to resolve '' always, so a chunk waiting for limiter tokens never saw a pause
+ * or cancel and kept its reservation).
  */
-describe('engine: BatchEvents.next() resolves with the state the batch changed to', () => {
+describe('batches: BatchEvents.next() resolves with the state the batch changed to', () => {
 	let service: TestService;
 	let events: BatchEvents;
 	beforeAll(() => {
