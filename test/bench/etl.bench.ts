@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 
 import type { WorkflowJson } from '../../scripts/lib/n8n/api';
 import type { N8nInstance } from '../../scripts/lib/n8n/instance';
-import { sleep } from '../../scripts/lib/process';
+import { sleep, tail } from '../../scripts/lib/process';
 import { createEtlTables, etlTemplate, tableDifferences } from '../harness/etl';
 import { scratchDatabase, type ScratchDatabase } from '../harness/postgres';
 import { benchStack, log, round, sampleRss, serviceCredential, type BenchStack } from './n8n-bench';
 
 /**
- * `npm run bench -- etl [--rows 100000,500000] [--bound-minutes 30]`: a PostgreSQL table copied
+ * `npm run bench -- etl [--rows 100000,500000] [--bound-minutes 30] [--heap-mb N]`: a PostgreSQL table copied
  * into another through our ETL template (etl-postgres.json: keyset Ranges dispatched to its
  * worker, 4 at a time) beside the usual n8n way, in the same run: one workflow reads the table
  * (the same SELECT, transform included) and runs Loop Over Items (batch 1,000) -> the same Postgres
@@ -29,6 +29,9 @@ export async function run(args: string[]): Promise<void> {
 	const arg = (name: string) => args[args.indexOf(name) + 1];
 	const sizes = (args.includes('--rows') ? arg('--rows') : '100000,500000').split(',').map(Number);
 	const boundMs = Number(args.includes('--bound-minutes') ? arg('--bound-minutes') : 30) * 60_000;
+	// n8n's JS heap limit for both (as a container would set it); unset: Node's default.
+	const heapMb = args.includes('--heap-mb') ? Number(arg('--heap-mb')) : undefined;
+	const env = heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {};
 	const stack = await benchStack('etl');
 	const results: Array<{ ours: Run; loop: Run }> = [];
 	try {
@@ -37,9 +40,9 @@ export async function run(args: string[]): Promise<void> {
 			try {
 				await createEtlTables(db.client, rows);
 				await db.client.query('VACUUM ANALYZE etl_source');
-				const ours = await measure(stack, db, rows, 'ours', boundMs);
+				const ours = await measure(stack, db, rows, 'ours', boundMs, env);
 				await db.client.query('TRUNCATE etl_target, etl_target_log');
-				const loop = await measure(stack, db, rows, 'loop', boundMs);
+				const loop = await measure(stack, db, rows, 'loop', boundMs, env);
 				results.push({ ours, loop });
 			} finally {
 				await db.drop();
@@ -48,10 +51,10 @@ export async function run(args: string[]): Promise<void> {
 	} finally {
 		await stack.stop();
 	}
-	report(results);
+	report(results, heapMb);
 }
 
-function report(results: Array<{ ours: Run; loop: Run }>): void {
+function report(results: Array<{ ours: Run; loop: Run }>, heapMb?: number): void {
 	const line = (name: string, r: Run) =>
 		log(
 			`${name.padEnd(34)} ${String(r.rows).padStart(7)} rows  ${r.failed ? `FAILED (${r.failed})` : `${r.seconds.toFixed(1)} s  ${Math.round(r.rowsPerMin)} rows/min`}  peak RSS ${Math.round(r.peakRssMb)} MB`,
@@ -70,7 +73,7 @@ function report(results: Array<{ ours: Run; loop: Run }>): void {
 		round(pick(last).peakRssMb / pick(first).peakRssMb);
 	log(`ratio at ${both.ours.rows} rows: ${ratio.toFixed(2)} (target >= 1.5)`);
 	log(
-		`RESULT etl ours_rows_per_min=${Math.round(both.ours.rowsPerMin)} loop_rows_per_min=${Math.round(both.loop.rowsPerMin)} ratio=${round(ratio)} rss_ratio_ours=${rss((r) => r.ours)} rss_ratio_loop=${rss((r) => r.loop)} rows=${both.ours.rows}${failed ? ` loop_failed=${failed.loop.failed}@${failed.loop.rows}` : ''}`,
+		`RESULT etl ours_rows_per_min=${Math.round(both.ours.rowsPerMin)} loop_rows_per_min=${Math.round(both.loop.rowsPerMin)} ratio=${round(ratio)} rss_ratio_ours=${rss((r) => r.ours)} rss_ratio_loop=${rss((r) => r.loop)} rows=${both.ours.rows}${failed ? ` loop_failed=${failed.loop.failed}@${failed.loop.rows}` : ''}${heapMb ? ` heap_mb=${heapMb}` : ''}`,
 	);
 }
 
@@ -80,8 +83,9 @@ async function measure(
 	rows: number,
 	who: 'ours' | 'loop',
 	boundMs: number,
+	env: NodeJS.ProcessEnv,
 ): Promise<Run> {
-	const n8n = await stack.n8n(`${who}-${rows}`);
+	const n8n = await stack.n8n(`${who}-${rows}`, env);
 	try {
 		const postgres = {
 			name: 'Local PostgreSQL',
@@ -212,7 +216,11 @@ async function loopOverItems(
 	if (answer.status !== 200) return `webhook_${answer.status}`;
 	const deadline = Date.now() + boundMs;
 	for (;;) {
-		if (!n8n.main.alive()) return 'n8n_crashed';
+		if (!n8n.main.alive()) {
+			return /heap out of memory/i.test(tail(n8n.logFile, 20_000))
+				? 'out_of_memory'
+				: 'n8n_crashed';
+		}
 		if (Date.now() > deadline) return `over_${Math.round(boundMs / 60_000)}_min`;
 		const [last] = await n8n.listExecutions({ workflowId, limit: 1 }).catch(() => []);
 		if (last?.status === 'success') return undefined;
