@@ -8,14 +8,15 @@ import { scratchDatabase, type ScratchDatabase } from '../harness/postgres';
 import { benchStack, log, round, sampleRss, serviceCredential, type BenchStack } from './n8n-bench';
 
 /**
- * `npm run bench -- etl [--rows 100000,500000] [--bound-minutes 30] [--heap-mb N]`: a PostgreSQL table copied
- * into another through our ETL template (etl-postgres.json: keyset Ranges dispatched to its
- * worker, 4 at a time) beside the usual n8n way, in the same run: one workflow reads the table
- * (the same SELECT, transform included) and runs Loop Over Items (batch 1,000) -> the same Postgres
- * upsert node. Each
- * run gets a fresh n8n (executions saved, n8n's default) and an empty target; rows/min is rows
- * over the time from the trigger to the last row written and the work finished; peak RSS is
- * n8n's whole process group. A Loop Over Items run that crashes n8n or passes the bound fails.
+ * `npm run bench -- etl [--rows 100000,500000] [--bound-minutes 30] [--heap-mb N] [--range N]`:
+ * a PostgreSQL table copied into another through our ETL template (etl-postgres.json: keyset
+ * Ranges dispatched to its worker, 4 at a time) beside the usual n8n way, in the same run: one
+ * workflow reads the table (the same SELECT, transform included) and runs Loop Over Items (batch
+ * 1,000) -> the same upsert node. Each run gets a fresh n8n (executions saved as the workflows
+ * say: n8n's default, our worker saves failures only) and an empty target; rows/min is rows over
+ * the time from the trigger to the last row written; peak RSS is n8n's whole process group.
+ * `--heap-mb` sets n8n's heap limit for both; `--range` our rows per range (the template's default, 5000). A Loop
+ * Over Items run that crashes n8n or passes the bound fails.
  */
 interface Run {
 	rows: number;
@@ -32,6 +33,8 @@ export async function run(args: string[]): Promise<void> {
 	// n8n's JS heap limit for both (as a container would set it); unset: Node's default.
 	const heapMb = args.includes('--heap-mb') ? Number(arg('--heap-mb')) : undefined;
 	const env = heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {};
+	// Rows per range of our template (its default: 5000).
+	const rangeSize = args.includes('--range') ? Number(arg('--range')) : undefined;
 	const stack = await benchStack('etl');
 	const results: Array<{ ours: Run; loop: Run }> = [];
 	try {
@@ -40,7 +43,7 @@ export async function run(args: string[]): Promise<void> {
 			try {
 				await createEtlTables(db.client, rows);
 				await db.client.query('VACUUM ANALYZE etl_source');
-				const ours = await measure(stack, db, rows, 'ours', boundMs, env);
+				const ours = await measure(stack, db, rows, 'ours', boundMs, env, rangeSize);
 				await db.client.query('TRUNCATE etl_target, etl_target_log');
 				const loop = await measure(stack, db, rows, 'loop', boundMs, env);
 				results.push({ ours, loop });
@@ -84,6 +87,7 @@ async function measure(
 	who: 'ours' | 'loop',
 	boundMs: number,
 	env: NodeJS.ProcessEnv,
+	rangeSize?: number,
 ): Promise<Run> {
 	const n8n = await stack.n8n(`${who}-${rows}`, env);
 	try {
@@ -106,7 +110,7 @@ async function measure(
 		const sampler = sampleRss(n8n);
 		const started = Date.now();
 		let failed: string | undefined;
-		if (who === 'ours') await ours(n8n, stack, rows, started);
+		if (who === 'ours') await ours(n8n, stack, rows, started, rangeSize);
 		else failed = await loopOverItems(n8n, workflowId, boundMs);
 		const seconds = (Date.now() - started) / 1000;
 		const peakRssMb = sampler.stop();
@@ -124,11 +128,17 @@ async function measure(
 }
 
 /** Our template: triggered, then done when its batch completes and the cursor is saved. */
-async function ours(n8n: N8nInstance, stack: BenchStack, rows: number, started: number) {
+async function ours(
+	n8n: N8nInstance,
+	stack: BenchStack,
+	rows: number,
+	started: number,
+	rangeSize?: number,
+) {
 	const batchKey = `bench-etl-${rows}-${started}`;
 	const answer = await n8n.callWebhook<{ batchId: string }>(
 		'etl-postgres',
-		{ mode: 'full', batchKey, workerUrl: n8n.webhookUrl('etl-postgres-worker') },
+		{ mode: 'full', batchKey, workerUrl: n8n.webhookUrl('etl-postgres-worker'), rangeSize },
 		{ timeoutMs: 300_000 },
 	);
 	if (answer.status !== 200) throw new Error(`ours: intake answered ${answer.status}`);

@@ -95,9 +95,10 @@ describe('ETL PostgreSQL -> PostgreSQL in real n8n, killed mid-copy', () => {
 	const trigger = async (body: Record<string, unknown>) => {
 		// The worker's URL on 127.0.0.1, where this n8n listens ('localhost' may resolve to ::1).
 		const workerUrl = n8n.webhookUrl('etl-postgres-worker');
+		// Ranges of 1,000 rows (the template's default is 5,000): more of them to kill amid.
 		const answer = await n8n.callWebhook<{ batchId: string; created: boolean; meta: object }>(
 			'etl-postgres',
-			{ workerUrl, ...body },
+			{ workerUrl, rangeSize: RANGE, ...body },
 			{ timeoutMs: 120_000 },
 		);
 		expect(answer.status).toBe(200);

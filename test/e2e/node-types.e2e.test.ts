@@ -33,8 +33,14 @@ const PACKAGE = 'n8n-nodes-batch-guardian';
 const CUSTOM_API_CALL = '__CUSTOM_API_CALL__';
 
 const expected: Record<string, { operations: string[]; aliases: string[] }> = {
-	splitIntoChunks: { operations: ['Submit Batch'], aliases: ['batch', 'loop', 'queue', 'resume'] },
-	checkpoint: { operations: ['Claim', 'Record Results'], aliases: ['batch', 'resume', 'retry'] },
+	splitIntoChunks: {
+		operations: ['Submit Batch', 'Loop', 'Ranges'],
+		aliases: ['batch', 'loop', 'queue', 'resume', 'pagination'],
+	},
+	checkpoint: {
+		operations: ['Claim', 'Record Results', 'Load Cursor', 'Save Cursor'],
+		aliases: ['batch', 'resume', 'retry', 'cursor', 'incremental'],
+	},
 	rateLimit: {
 		operations: ['Wait for Capacity', 'Split', 'Report Throttle'],
 		aliases: ['throttle', 'retry'],

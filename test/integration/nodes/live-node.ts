@@ -33,8 +33,9 @@ export interface NodeRun {
 export const splitIntoChunks = new SplitIntoChunks();
 export const checkpoint = new Checkpoint();
 
-export async function liveService(): Promise<LiveService> {
-	const service = createTestService();
+/** `dispatcher`: the service also POSTs chunks to worker URLs (Submit Batch with a target). */
+export async function liveService(options: { dispatcher?: boolean } = {}): Promise<LiveService> {
+	const service = createTestService({}, { dispatcher: options.dispatcher });
 	const served = await serveApp(service.app);
 	const respond = async (req: IHttpRequestOptions) => {
 		const url = new URL(String(req.url));
