@@ -1,6 +1,7 @@
 /**
  * Suites: unit (no services), integration (real Redis), browser (Debian's Chromium against the
- * operator view, real Redis), e2e (real n8n + service + Redis).
+ * operator view, real Redis), e2e (real n8n + service + Redis), e2e-queue (the e-mail and fan-out
+ * e2e tests again, plus what only queue mode has, on n8n in queue mode with two workers).
  */
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 const common = {
@@ -31,6 +32,17 @@ module.exports = {
 			displayName: 'e2e',
 			testMatch: ['<rootDir>/test/e2e/**/*.e2e.test.ts'],
 			globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+			globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
+		},
+		{
+			...common,
+			displayName: 'e2e-queue',
+			testMatch: [
+				'<rootDir>/test/e2e/email-campaign.e2e.test.ts',
+				'<rootDir>/test/e2e/batch-fanout.e2e.test.ts',
+				'<rootDir>/test/e2e-queue/**/*.e2e.test.ts',
+			],
+			globalSetup: '<rootDir>/test/e2e-queue/global-setup.ts',
 			globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
 		},
 	],
