@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 
+import type { WorkflowJson } from '../../scripts/lib/n8n/api';
 import { startN8n, type N8nInstance } from '../../scripts/lib/n8n/instance';
 import { sleep } from '../../scripts/lib/process';
 import { loopItems, ourLoopWorkflow, startLoopSink, type LoopSink } from '../harness/loop-workflow';
@@ -26,6 +27,7 @@ describe('Split Into Chunks -> Loop in real n8n, killed mid-loop', () => {
 	let sink: LoopSink;
 	let path: string;
 	let workflowId: string;
+	let credential: { id: string; name: string };
 
 	beforeAll(async () => {
 		const stack = getStack();
@@ -37,7 +39,7 @@ describe('Split Into Chunks -> Loop in real n8n, killed mid-loop', () => {
 			log,
 		});
 		const name = 'Batch Guardian (local)';
-		const credential = {
+		credential = {
 			name,
 			id: await n8n.createCredential({
 				name,
@@ -115,5 +117,49 @@ describe('Split Into Chunks -> Loop in real n8n, killed mid-loop', () => {
 
 		const executions = await n8n.listExecutions({ workflowId, status: 'error', limit: 10 });
 		expect(executions).toEqual([]);
+	});
+
+	/** A variant of the loop workflow, changed as `change` says, published; returns its id and path. */
+	async function variant(change: (workflow: WorkflowJson) => void) {
+		const runawayPath = unique('runaway');
+		const workflow = ourLoopWorkflow({
+			name: unique('e2e runaway loop'),
+			path: runawayPath,
+			sinkUrl: sink.url,
+			chunkSize: CHUNK,
+			credential,
+		});
+		change(workflow);
+		return { id: await n8n.createAndActivate(workflow), path: runawayPath };
+	}
+
+	const failure = async (id: string, path: string) => {
+		const items = loopItems(250);
+		await n8n.callWebhook(path, { batchKey: unique('runaway'), items });
+		const failed = await n8n.waitForExecution(id, (e) => e.status === 'error', 60_000);
+		return failed.data?.resultData.error?.message;
+	};
+
+	it('stops a body that never records, saying so, instead of looping', async () => {
+		const { id, path } = await variant((workflow) => {
+			delete workflow.connections['Record Results'];
+			workflow.connections['Work Item'] = {
+				main: [[{ node: 'Split Into Chunks', type: 'main', index: 0 }]],
+			};
+		});
+		expect(await failure(id, path)).toMatch(
+			/^The loop body returned without recording 100 items of chunk 0 of batch 'runaway-/,
+		);
+	});
+
+	it('stops when Done leads back into the loop, saying so', async () => {
+		const { id, path } = await variant((workflow) => {
+			workflow.connections['Report Done'] = {
+				main: [[{ node: 'Split Into Chunks', type: 'main', index: 0 }]],
+			};
+		});
+		expect(await failure(id, path)).toMatch(
+			/^The loop over batch 'runaway-[0-9a-f]+' already finished in this execution/,
+		);
 	});
 });
