@@ -79,6 +79,22 @@ const post = (name: string, url: string, body: string, position: [number, number
 
 const link = (to: string, index = 0) => ({ node: to, type: 'main', index });
 
+/** Webhook { items } (answered at once) -> Split Out: one item each, into the loop. */
+const intake = (path: string): Node[] => [
+	node(
+		'Loop Webhook',
+		'n8n-nodes-base.webhook',
+		2,
+		[0, 0],
+		{ httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+		{ webhookId: randomUUID() },
+	),
+	node('Split Out Items', 'n8n-nodes-base.splitOut', 1, [220, 0], {
+		fieldToSplitOut: 'body.items',
+		options: {},
+	}),
+];
+
 export interface LoopWorkflowOptions {
 	name: string;
 	path: string;
@@ -98,23 +114,7 @@ export interface LoopWorkflowOptions {
 export function ourLoopWorkflow(options: LoopWorkflowOptions): WorkflowJson {
 	const chunk = "$('Split Into Chunks').first().json";
 	const nodes: Node[] = [
-		node(
-			'Loop Webhook',
-			'n8n-nodes-base.webhook',
-			2,
-			[0, 0],
-			{
-				httpMethod: 'POST',
-				path: options.path,
-				responseMode: 'onReceived',
-				options: {},
-			},
-			{ webhookId: randomUUID() },
-		),
-		node('Split Out Items', 'n8n-nodes-base.splitOut', 1, [220, 0], {
-			fieldToSplitOut: 'body.items',
-			options: {},
-		}),
+		...intake(options.path),
 		node(
 			'Split Into Chunks',
 			'n8n-nodes-batch-guardian.splitIntoChunks',
@@ -180,23 +180,7 @@ export function ourLoopWorkflow(options: LoopWorkflowOptions): WorkflowJson {
 /** The same with n8n's Loop Over Items (batch size = chunk size): outputs done (0) and loop (1). */
 export function loopOverItemsWorkflow(options: LoopWorkflowOptions): WorkflowJson {
 	const nodes: Node[] = [
-		node(
-			'Loop Webhook',
-			'n8n-nodes-base.webhook',
-			2,
-			[0, 0],
-			{
-				httpMethod: 'POST',
-				path: options.path,
-				responseMode: 'onReceived',
-				options: {},
-			},
-			{ webhookId: randomUUID() },
-		),
-		node('Split Out Items', 'n8n-nodes-base.splitOut', 1, [220, 0], {
-			fieldToSplitOut: 'body.items',
-			options: {},
-		}),
+		...intake(options.path),
 		node('Loop Over Items', 'n8n-nodes-base.splitInBatches', 3, [440, 0], {
 			batchSize: options.chunkSize,
 			options: {},
