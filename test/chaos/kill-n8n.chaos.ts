@@ -257,8 +257,8 @@ export function resultLine(result: KillN8nResult): string {
 		? ` replayed=${result.replay.replayed} replay_new=${result.replay.newlyDelivered} replay_duplicates_unseen=${result.replay.duplicatesAmongUnseen} replay_duplicates_seen=${result.replay.duplicatesAmongSeen}`
 		: '';
 	return (
-		`RESULT chaos scenario=kill-n8n in_doubt=${result.inDoubt} items=${result.items} lost=${result.lost} ` +
-		`duplicates=${result.duplicates} held=${result.held} held_delivered=${result.heldDelivered} ` +
+		`RESULT chaos scenario=kill-n8n items=${result.items} lost=${result.lost} ` +
+		`duplicates=${result.duplicates} held=${result.held} in_doubt=${result.inDoubt} held_delivered=${result.heldDelivered} ` +
 		`in_flight_at_kill=${result.inFlightAtKill} false_successes=${result.falseSuccesses} ` +
 		`intake=${result.intake.beforeKill}/${result.intake.afterRestart}/${result.intake.final}${replay} ` +
 		`other_dead_letters=${
