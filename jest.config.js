@@ -38,7 +38,12 @@ module.exports = {
 			...common,
 			displayName: 'e2e-queue',
 			testMatch: [
+				// The e-mail tests on the shared n8n (kill-n8n has a single n8n of its own: kill-worker
+				// is its queue-mode counterpart) and the fan-out.
 				'<rootDir>/test/e2e/email-campaign.e2e.test.ts',
+				'<rootDir>/test/e2e/email-direct.e2e.test.ts',
+				'<rootDir>/test/e2e/email-kill-service.e2e.test.ts',
+				'<rootDir>/test/e2e/email-redelivery.e2e.test.ts',
 				'<rootDir>/test/e2e/batch-fanout.e2e.test.ts',
 				'<rootDir>/test/e2e-queue/**/*.e2e.test.ts',
 			],

@@ -122,7 +122,8 @@ export async function run(args: string[]): Promise<void> {
 	const items = Number(arg('items') ?? 2000);
 	const which = arg('in-doubt') ?? 'both';
 	const policies = (which === 'both' ? ['hold', 'retry'] : [which]) as Array<'hold' | 'retry'>;
-	const log = (message: string) => console.error(`[kill-worker] ${message}`);
+	const log = (message: string) =>
+		console.error(`[kill-worker ${new Date().toISOString().slice(11, 23)}] ${message}`);
 	const dir = mkdtempSync(join(tmpdir(), 'bg-kill-worker-'));
 	log(`logs in ${dir}`);
 	const redis: { url: string; own?: PrivateRedis } = await resolveTestRedis();
