@@ -43,6 +43,8 @@ export interface CampaignTemplates {
 	workerPath: string;
 	statusPath: string;
 	workerUrl: string;
+	/** The credentials made for them, by type (batchGuardianApi, smtp, httpHeaderAuth). */
+	credentials: Record<string, { id: string; name: string }>;
 }
 
 export interface InstallOptions {
@@ -184,6 +186,7 @@ export async function installCampaignTemplates(
 		workerPath: paths.worker,
 		statusPath: paths.status,
 		workerUrl: n8n.webhookUrl(paths.worker),
+		credentials: Object.fromEntries(credentials.map((c) => [c.type, c.ref])),
 	};
 }
 

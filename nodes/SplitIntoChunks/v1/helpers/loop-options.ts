@@ -19,7 +19,7 @@ const MAX_RETRY_WAIT_SECONDS = 86_400;
 /** Options only a loop has (Loop, and Ranges as a Loop). */
 export const loopOptions = {
 	loopLeaseMs: {
-		displayName: 'Chunk Lease (ms)',
+		displayName: 'Chunk Lease (Milliseconds)',
 		name: 'loopLeaseMs',
 		type: 'number',
 		typeOptions: { minValue: leaseMs.min, maxValue: leaseMs.max },
@@ -50,7 +50,7 @@ export function readLoopSettings(this: IExecuteFunctions, options: LoopOptions):
 	const lease = checkNumber.call(
 		this,
 		options.loopLeaseMs ?? LOOP_LEASE_MS,
-		'Chunk Lease (ms)',
+		'Chunk Lease (Milliseconds)',
 		leaseMs,
 		0,
 	);

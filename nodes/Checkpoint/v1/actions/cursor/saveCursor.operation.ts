@@ -40,9 +40,9 @@ export const description: INodeProperties[] = [
 		name: 'expectedVersion',
 		type: 'number',
 		typeOptions: { minValue: 0 },
-		default: '={{ $json.cursor?.version ?? 0 }}',
+		default: 0,
 		description:
-			'The version Load Cursor gave this run (0 before the first save). If the cursor is at another version, another run saved it first, and this save is refused: the cursor never moves backwards.',
+			"The version Load Cursor gave this run (0 before the first save): map it from Load Cursor's output (cursor.version), e.g. with an expression. If the cursor is at another version, another run saved it first, and this save is refused: the cursor never moves backwards.",
 		displayOptions: show,
 	},
 ];

@@ -45,7 +45,8 @@ export const rangesProperties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 0,
-		description: 'How many rows the source has, e.g. {{ $json.count }} from a SELECT count(*)',
+		description:
+			'How many rows the source has, e.g. the count from a SELECT count(*) before this node',
 		displayOptions: show({ paging: ['offset'] }),
 	},
 	{
@@ -54,7 +55,7 @@ export const rangesProperties: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.lastKeys }}',
 		description:
-			'A list with the last key of each range, in key order: e.g. every 1,000th id from a query, and the last id',
+			'A list with the last key of each range, in key order: e.g. every 1,000th ID from a query, and the last ID',
 		displayOptions: show({ paging: ['keyset'] }),
 	},
 	{
