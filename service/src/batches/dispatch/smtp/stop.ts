@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ServiceContext } from '../../../context';
@@ -22,6 +23,8 @@ export function stopSignal(
 	shutdown: AbortSignal,
 ): { signal: AbortSignal; end(): void } {
 	const stop = new AbortController();
+	// Every message of the batch waiting for a pool slot or a token listens on it (pool of 100).
+	setMaxListeners(0, stop.signal);
 	const onShutdown = (): void => stop.abort();
 	shutdown.addEventListener('abort', onShutdown, { once: true });
 	if (shutdown.aborted) stop.abort();
