@@ -171,6 +171,8 @@ async function main(): Promise<void> {
 		process.env.DISPATCH_SECRET,
 		generateApiKey,
 	);
+	// The inbox first: the service's SMTP transport `local` (direct delivery) points at it.
+	const inbox = await startInbox();
 	const service = await startCompanionService({
 		port: servicePort,
 		redisUrl,
@@ -178,12 +180,17 @@ async function main(): Promise<void> {
 		keyPrefix: process.env.KEY_PREFIX,
 		logLevel: process.env.LOG_LEVEL ?? 'info',
 		logFile: join(LOGS, 'service.log'),
-		env: { DISPATCH_SECRET: dispatchSecret.value },
+		env: {
+			DISPATCH_SECRET: dispatchSecret.value,
+			// The user's own SMTP_TRANSPORT_LOCAL (a real relay) wins; cleanEnv passes it through.
+			SMTP_TRANSPORT_LOCAL:
+				process.env.SMTP_TRANSPORT_LOCAL ??
+				`smtp://127.0.0.1:${inbox.smtpPort}?ignoreTLS=true&pool=20`,
+		},
 	});
 	parts.push({ name: 'service', pid: service.pid, logFile: service.logFile, stop: service.stop });
 	log(`service on ${service.url} (pid ${service.pid})`);
 
-	const inbox = await startInbox();
 	const { n8nDir } = await ensureN8n(log);
 	const packDir = join(DATA, 'pack');
 	rmSync(packDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: lint, type-check, then the unit, integration (real Redis) and end-to-end
-# (real n8n 2.x + service + Redis) suites. Ends with one line "tests: N passed, N failed".
+# (real n8n 2.x + service + Redis) suites, and the e-mail and fan-out end-to-end tests once more
+# on n8n's queue mode (e2e-queue). Ends with one line "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -18,7 +19,7 @@ npm run --silent typecheck || status=1
 
 # Every suite tears its own processes, connections and keys down in afterAll, so jest exits by
 # itself; the timeout only turns a hang nobody foresaw into a failure with a message.
-for suite in unit integration browser e2e; do
+for suite in unit integration browser e2e e2e-queue; do
 	step "$suite tests"
 	timeout --signal=TERM --kill-after=60 40m \
 		npx jest --ci --runInBand --selectProjects "$suite" --json --outputFile "$results/$suite.json" ||

@@ -136,6 +136,42 @@ async function followWalkthrough(run: Started, n8n: N8nApi, password: string): P
 }
 
 /**
+ * The direct template as shipped, under `npm start`: the service's transport `local` is the inbox,
+ * so a campaign posted to its webhook lands there, each recipient once, sent by the service.
+ */
+async function sendDirect(run: Started, apiKey: string): Promise<void> {
+	const service = `http://127.0.0.1:${run.ports.service}`;
+	const transports = (await (
+		await fetch(`${service}/v1/transports`, { headers: { 'x-api-key': apiKey } })
+	).json()) as { transports: Array<{ name: string; host: string; port: number }> };
+	expect(transports.transports).toEqual([
+		expect.objectContaining({ name: 'local', host: '127.0.0.1', port: run.ports.smtp }),
+	]);
+	const to = Array.from({ length: 20 }, (_, n) => `direct-${n}@start.test`);
+	const answer = await fetch(`http://127.0.0.1:${run.ports.n8n}/webhook/email-campaign-direct`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({
+			campaignId: 'direct-1',
+			from: 'news@start.test',
+			subject: 'Direct',
+			text: 'Sent by the service',
+			recipients: to,
+		}),
+	});
+	expect(answer.status).toBe(200);
+	expect(await answer.json()).toMatchObject({ batchId: 'direct-1' });
+	const inboxUrl = `http://127.0.0.1:${run.ports.inbox}`;
+	const mails = await waitForInbox(
+		inboxUrl,
+		(all) => all.filter((mail) => mail.subject === 'Direct').length >= to.length,
+		120_000,
+	);
+	const direct = mails.filter((mail) => mail.subject === 'Direct');
+	expect(direct.map((mail) => mail.to[0].address).sort()).toEqual([...to].sort());
+}
+
+/**
  * `npm start` as a newcomer runs it, on its own ports and data folder (a fresh one unless given:
  * a second start on the same one is a restart); resolves once it is up.
  */
@@ -260,9 +296,10 @@ describe('npm start', () => {
 		expect(inbox.map((mail) => mail.subject)).toEqual(['inbox check']);
 
 		await followWalkthrough(run, n8n, login![2]);
+		await sendDirect(run, apiKey);
 		await editAsAUser(n8n);
 
-		expect(await ctrlC(run)).toEqual(['n8n', 'inbox', 'service', 'redis']);
+		expect(await ctrlC(run)).toEqual(['n8n', 'service', 'inbox', 'redis']);
 	}, 420_000);
 
 	it('on a restart imports what is missing, updates unchanged older copies and keeps what the user edited', async () => {
@@ -307,7 +344,7 @@ describe('npm start', () => {
 		});
 		expect(record.templates['batch-worker.json'].templateVersion).toBe(1);
 
-		expect(await ctrlC(run)).toEqual(['n8n', 'inbox', 'service', 'redis']);
+		expect(await ctrlC(run)).toEqual(['n8n', 'service', 'inbox', 'redis']);
 	}, 420_000);
 
 	it('N8N_WORKERS=2 N8N_WEBHOOK_PROCESSORS=1 runs n8n in queue mode on PostgreSQL and stops every process', async () => {
@@ -337,8 +374,8 @@ describe('npm start', () => {
 				'n8n-worker-2',
 				'n8n-worker-1',
 				'n8n',
-				'inbox',
 				'service',
+				'inbox',
 				'redis',
 			]);
 			for (const { pid } of pids) expect(groupAlive(pid)).toBe(false);

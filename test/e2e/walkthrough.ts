@@ -104,12 +104,28 @@ export async function shootExecutions(
 		await page.waitForURL((url) => !url.pathname.startsWith('/signin'), { timeout: 30_000 });
 		await page.goto(`${n8nUrl}/home/executions`);
 		let rows = '';
-		for (let i = 0; i < 60 && !ready(rows); i++) {
+		for (let i = 1; i <= 90 && !ready(rows); i++) {
 			await sleep(500);
+			// The list refreshes itself; a reload now and then covers a refresh that stalled.
+			if (i % 20 === 0) await page.reload();
 			rows = await page
 				.locator('table tbody')
 				.innerText()
 				.catch(() => '');
+			// A page holds 20 executions; on a slow machine a campaign's chunk executions push the
+			// row in focus (its intake, started first) to the next page.
+			if (rows && !rows.includes(focus)) {
+				await page
+					.getByRole('button', { name: 'Load more' })
+					.click({ timeout: 2_000 })
+					.catch(() => undefined);
+			}
+		}
+		if (!ready(rows)) {
+			await page.screenshot({ path: artifact(`failed-${file}`) });
+			throw new Error(
+				`n8n's Executions list never showed what was awaited (screenshot ${artifact(`failed-${file}`)}); its rows:\n${rows}`,
+			);
 		}
 		await page.getByText(focus).first().scrollIntoViewIfNeeded();
 		await page.screenshot({ path: artifact(file) });
