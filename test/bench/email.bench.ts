@@ -141,22 +141,26 @@ export async function run(args: string[]): Promise<void> {
 					`n8n CPU ${loop[size].n8nCpuMs.toFixed(2)} ms per e-mail`,
 			);
 		}
-		if (!withLoop) return;
 		const [small, large] = [sizes[0], sizes[sizes.length - 1]];
 		const oursPerMin = ours[large].perMinute;
-		const loopPerMin = loop[small].perMinute;
+		// --no-loop: ours and direct only, the Loop Over Items fields left out.
+		const loopFields = withLoop
+			? `loop_per_min=${loop[small].perMinute.toFixed(0)} ` +
+				`speedup=${(oursPerMin / loop[small].perMinute).toFixed(1)} `
+			: '';
+		const loopRss = withLoop
+			? `rss_ratio_loop=${(loop[large].peakRss / loop[small].peakRss).toFixed(2)} `
+			: '';
 		console.log(
-			`RESULT email ours_per_min=${oursPerMin.toFixed(0)} loop_per_min=${loopPerMin.toFixed(0)} ` +
-				`speedup=${(oursPerMin / loopPerMin).toFixed(1)} ` +
-				`rss_ratio_ours=${(ours[large].peakRss / ours[small].peakRss).toFixed(2)} ` +
-				`rss_ratio_loop=${(loop[large].peakRss / loop[small].peakRss).toFixed(2)} ` +
+			`RESULT email ours_per_min=${oursPerMin.toFixed(0)} ${loopFields}` +
+				`rss_ratio_ours=${(ours[large].peakRss / ours[small].peakRss).toFixed(2)} ${loopRss}` +
 				`ours_per_min_${small}=${ours[small].perMinute.toFixed(0)} ` +
 				`rss_ours_mb=${mb(ours[small].peakRss)}/${mb(ours[large].peakRss)} ` +
-				`rss_loop_mb=${mb(loop[small].peakRss)}/${mb(loop[large].peakRss)} ` +
+				(withLoop ? `rss_loop_mb=${mb(loop[small].peakRss)}/${mb(loop[large].peakRss)} ` : '') +
 				`sink_alone_ms=${alone.sequentialMs.toFixed(1)} sink_alone_nodemailer10_ms=${aloneNewer.sequentialMs.toFixed(1)} ` +
 				`chunk=${chunkSize} concurrency=${concurrency}${heapMb ? ` heap_mb=${heapMb}` : ''} ` +
 				`n8n_cpu_ms_per_email_ours=${ours[large].n8nCpuMs.toFixed(2)} ` +
-				`n8n_cpu_ms_per_email_loop=${loop[small].n8nCpuMs.toFixed(2)} ` +
+				(withLoop ? `n8n_cpu_ms_per_email_loop=${loop[small].n8nCpuMs.toFixed(2)} ` : '') +
 				`direct_per_min=${direct.perMin} ` +
 				`n8n_cpu_ms_per_email_direct=${direct.n8nCpuMsPerEmail.toFixed(2)}`,
 		);
