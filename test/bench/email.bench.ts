@@ -15,6 +15,7 @@ import { sleep } from '../../scripts/lib/process';
 import { publishWorkflow } from '../../scripts/lib/workflows';
 import {
 	installCampaignTemplates,
+	postCampaign,
 	recipients,
 	serviceClient,
 	startCampaignService,
@@ -302,17 +303,11 @@ async function oursRun(
 	const rss = rssSampler(n8n.main.pid);
 	const cpu = { n8n: await groupCpuMs(n8n.main.pid), service: await groupCpuMs(service.pid) };
 	const started = Date.now();
-	const answer = await n8n.callWebhook(
-		templates.intakePath,
-		{
-			campaignId,
-			from: 'news@sender.test',
-			subject,
-			text: 'hi',
-			recipients: list,
-			workerUrl: templates.workerUrl,
-		},
-		{ timeoutMs: 600_000 },
+	const answer = await postCampaign(
+		n8n,
+		templates,
+		{ campaignId, subject, recipients: list },
+		600_000,
 	);
 	if (answer.status !== 200)
 		throw new Error(`intake answered ${answer.status}: ${JSON.stringify(answer.body)}`);

@@ -19,6 +19,7 @@ import { sleep } from '../../scripts/lib/process';
 import {
 	deliveries,
 	installCampaignTemplates,
+	postCampaign,
 	recipients,
 	serviceClient,
 	TERMINAL,
@@ -254,11 +255,11 @@ export async function measureCampaign(options: {
 	const cpuBefore = readCpu(n8n, service);
 	const machine = machineCpu();
 	const started = performance.now();
-	const body = { campaignId, from: 'news@sender.test', subject, text: 'Hello!', recipients: list };
-	const answer = await n8n.callWebhook(
-		templates.intakePath,
-		{ ...body, workerUrl: templates.workerUrl },
-		{ timeoutMs: 600_000 },
+	const answer = await postCampaign(
+		n8n,
+		templates,
+		{ campaignId, subject, text: 'Hello!', recipients: list },
+		600_000,
 	);
 	if (answer.status !== 200) {
 		throw new Error(`intake answered ${answer.status}: ${JSON.stringify(answer.body)}`);

@@ -6,16 +6,17 @@ import { startN8n, type N8nInstance } from '../../scripts/lib/n8n/instance';
 import { packNodePackage } from '../../scripts/lib/n8n/pack';
 import { sleep, type Log } from '../../scripts/lib/process';
 import {
+	deadLetters,
 	deliveries,
 	installCampaignTemplates,
 	intakeExecution,
 	lastOutput,
+	postCampaign,
 	recipientKey,
 	recipients,
 	serviceClient,
 	startCampaignService,
 	waitForCampaign,
-	deadLetters,
 	type CampaignService,
 	type Progress,
 } from '../harness/email-campaign';
@@ -139,17 +140,11 @@ export async function killN8nDuringCampaign(
 	const list = recipients(options.recipients, `k${options.inDoubt}`);
 	const campaignId = `kill-n8n-${options.inDoubt}-${Date.now()}`;
 	const subject = `Campaign ${campaignId}`;
-	const answer = await n8n.callWebhook<{ batchId?: string }>(
-		templates.intakePath,
-		{
-			campaignId,
-			from: 'news@sender.test',
-			subject,
-			text: 'hi',
-			recipients: list,
-			workerUrl: templates.workerUrl,
-		},
-		{ timeoutMs: 120_000 },
+	const answer = await postCampaign<{ batchId?: string }>(
+		n8n,
+		templates,
+		{ campaignId, subject, recipients: list },
+		120_000,
 	);
 	if (answer.status !== 200 || answer.body.batchId !== campaignId) {
 		throw new Error(`intake answered ${answer.status}: ${JSON.stringify(answer.body)}`);

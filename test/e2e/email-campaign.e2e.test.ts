@@ -9,6 +9,7 @@ import {
 	installCampaignTemplates,
 	intakeExecution,
 	lastOutput,
+	postCampaign,
 	recipientKey,
 	recipients,
 	serviceClient,
@@ -82,11 +83,11 @@ describe('e-mail campaign: 10,000 recipients through the templates and a real SM
 	it('delivers each recipient once or dead-letters it with its SMTP code; the report equals the sink', async () => {
 		const campaignId = unique('campaign');
 		const subject = `Spring news ${campaignId}`;
-		const answer = await n8n.callWebhook<Record<string, unknown>>(
-			templates.intakePath,
+		const answer = await postCampaign(
+			n8n,
+			templates,
 			{
 				campaignId,
-				from: 'news@sender.test',
 				reportTo: 'owner@sender.test',
 				subject,
 				text: 'Hello!',
@@ -94,9 +95,8 @@ describe('e-mail campaign: 10,000 recipients through the templates and a real SM
 				recipients: LIST.map((email, n) =>
 					n % 3 === 0 ? { email: ` ${email.toUpperCase()} ` } : email,
 				),
-				workerUrl: templates.workerUrl,
 			},
-			{ timeoutMs: 180_000 },
+			180_000,
 		);
 		expect(answer.status).toBe(200);
 		expect(answer.body).toMatchObject({ batchId: campaignId, accepted: TOTAL, duplicates: 0 });

@@ -8,6 +8,7 @@ import {
 	installCampaignTemplates,
 	intakeExecution,
 	lastOutput,
+	postCampaign,
 	recipients,
 	serviceClient,
 	startCampaignService,
@@ -63,17 +64,11 @@ describe('e-mail campaign: kill -9 of the service mid-campaign', () => {
 	it('delivers every recipient exactly once, holds none, and the intake still ends with the report', async () => {
 		const campaignId = unique('kill-service');
 		const subject = `News ${campaignId}`;
-		const answer = await n8n.callWebhook<Record<string, unknown>>(
-			templates.intakePath,
-			{
-				campaignId,
-				from: 'news@sender.test',
-				subject,
-				text: 'hi',
-				recipients: LIST,
-				workerUrl: templates.workerUrl,
-			},
-			{ timeoutMs: 120_000 },
+		const answer = await postCampaign(
+			n8n,
+			templates,
+			{ campaignId, subject, recipients: LIST },
+			120_000,
 		);
 		expect(answer.status).toBe(200);
 		const api = serviceClient(service);

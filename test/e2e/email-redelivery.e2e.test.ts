@@ -10,6 +10,7 @@ import {
 	deliveries,
 	installCampaignTemplates,
 	intakeExecution,
+	postCampaign,
 	recipients,
 	serviceClient,
 	startCampaignService,
@@ -74,17 +75,11 @@ describe('e-mail campaign: redelivery around n8n', () => {
 		const campaignId = unique('unpublished');
 		const subject = `Hello ${campaignId}`;
 		const list = recipients(100, 'up');
-		const answer = await n8n.callWebhook(
-			templates.intakePath,
-			{
-				campaignId,
-				from: 'news@sender.test',
-				subject,
-				text: 'hi',
-				recipients: list,
-				workerUrl: templates.workerUrl,
-			},
-			{ timeoutMs: 60_000 },
+		const answer = await postCampaign(
+			n8n,
+			templates,
+			{ campaignId, subject, recipients: list },
+			60_000,
 		);
 		expect(answer.status).toBe(200);
 		const api = serviceClient(service);
@@ -112,17 +107,11 @@ describe('e-mail campaign: redelivery around n8n', () => {
 		const campaignId = unique('replayed');
 		const subject = `News ${campaignId}`;
 		const list = recipients(100, 'rd');
-		const answer = await n8n.callWebhook(
-			templates.intakePath,
-			{
-				campaignId,
-				from: 'news@sender.test',
-				subject,
-				text: 'hi',
-				recipients: list,
-				workerUrl: templates.workerUrl,
-			},
-			{ timeoutMs: 60_000 },
+		const answer = await postCampaign(
+			n8n,
+			templates,
+			{ campaignId, subject, recipients: list },
+			60_000,
 		);
 		expect(answer.status).toBe(200);
 		const api = serviceClient(service);

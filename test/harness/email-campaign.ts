@@ -8,7 +8,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Execution, N8nApi, WorkflowJson } from '../../scripts/lib/n8n/api';
+import type { Execution, HttpAnswer, N8nApi, WorkflowJson } from '../../scripts/lib/n8n/api';
 import { freePort, groupAlive, sleep } from '../../scripts/lib/process';
 import { deletePrefixedKeys } from '../../scripts/lib/redis-keys';
 import { startCompanionService, type RunningService } from '../../scripts/lib/service';
@@ -198,6 +198,35 @@ export const recipientKey = (email: string) =>
 export function recipients(count: number, prefix = 'r'): string[] {
 	const domains = ['example.test', 'mail.example.test', 'corp.example.test', 'news.example.test'];
 	return Array.from({ length: count }, (_, n) => `${prefix}${n}@${domains[n % domains.length]}`);
+}
+
+/** What the intake webhook takes; `from` and `text` have test defaults, workerUrl is the templates'. */
+export interface CampaignRequest {
+	campaignId: string;
+	subject: string;
+	recipients: unknown[];
+	from?: string;
+	text?: string;
+	reportTo?: string;
+}
+
+/** POSTs a campaign to the installed intake template, as a user's curl would; answers its reply. */
+export async function postCampaign<T = Record<string, unknown>>(
+	n8n: N8nApi,
+	templates: CampaignTemplates,
+	campaign: CampaignRequest,
+	timeoutMs: number,
+): Promise<HttpAnswer<T>> {
+	return await n8n.callWebhook<T>(
+		templates.intakePath,
+		{
+			from: 'news@sender.test',
+			text: 'hi',
+			...campaign,
+			workerUrl: templates.workerUrl,
+		},
+		{ timeoutMs },
+	);
 }
 
 export interface Progress {
