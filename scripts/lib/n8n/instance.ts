@@ -112,6 +112,10 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		N8N_LOG_LEVEL: 'warn',
 		EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'all',
 		EXECUTIONS_DATA_SAVE_ON_ERROR: 'all',
+		// n8n pings its database every 2 s and, when one 'SELECT 1' takes over 5 s, answers every
+		// webhook 503 'Database is not ready!' until a ping succeeds. On a 2-core machine running
+		// thousands of executions, SQLite's queue passes 5 s without anything being wrong.
+		DB_PING_TIMEOUT_MS: '30000',
 		N8N_ENCRYPTION_KEY: encryptionKey,
 		...queue?.env,
 		...options.env,
