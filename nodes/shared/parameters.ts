@@ -2,6 +2,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { ID_PATTERN, ID_RULE } from './contract';
+import { fieldReader, fieldReferences, type FieldReference } from './field-reference';
 
 export { ID_PATTERN };
 
@@ -127,13 +128,24 @@ export function sameForEveryItem(ctx: IExecuteFunctions, name: string): boolean 
 	return typeof raw !== 'string' || !raw.startsWith('=') || !PER_ITEM.test(raw);
 }
 
-/** Reads parameters per item, each one that is the same for every item only once. */
+/**
+ * Reads parameters per item, each one that is the same for every item only once. A parameter
+ * that is nothing but fields (`{{ $json.key }}`, `{{ $json.itemKey ?? $json.key }}`,
+ * `{{ $('Claim').item.json.key }}`) is read from the item when it reads exactly as n8n would,
+ * without n8n 2.x's expression engine (see field-reference.ts); anything else goes to n8n.
+ */
 export function perRunReader(ctx: IExecuteFunctions): ParameterReader {
 	const once = new Map<string, unknown>();
+	const references = new Map<string, FieldReference[] | undefined>();
+	const readField = fieldReader(ctx);
 	return (name: string, itemIndex: number, fallback: unknown = ''): unknown => {
 		if (once.has(name)) return once.get(name);
-		const value = ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
-		if (sameForEveryItem(ctx, name)) once.set(name, value);
-		return value;
+		if (!references.has(name)) references.set(name, fieldReferences(ctx, name));
+		const fields = references.get(name);
+		const value = fields && readField(fields, itemIndex);
+		if (value !== undefined) return value;
+		const evaluated = ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+		if (sameForEveryItem(ctx, name)) once.set(name, evaluated);
+		return evaluated;
 	};
 }

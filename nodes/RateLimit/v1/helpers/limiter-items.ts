@@ -2,7 +2,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { REFILL_UNIT_MS, type RefillUnit } from '../../../shared/contract';
-import { checkNumber, requireId } from '../../../shared/parameters';
+import { checkNumber, requireId, type ParameterReader } from '../../../shared/parameters';
 import type { ReadItem } from '../../../shared/run-items';
 
 /** Mirrors service/src/limits/settings.ts, so a bad value is refused before any request. */
@@ -23,15 +23,21 @@ export interface LimiterItem extends ReadItem {
 	cost: number;
 }
 
-export function readSettings(this: IExecuteFunctions, itemIndex: number): LimiterSettings {
+const byN8n =
+	(ctx: IExecuteFunctions): ParameterReader =>
+	(name, index, fallback) =>
+		ctx.getNodeParameter(name, index, fallback);
+
+export function readSettings(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	read: ParameterReader = byN8n(this),
+): LimiterSettings {
 	const whole = (name: string, label: string, min: number, max: number) =>
-		checkNumber.call(this, this.getNodeParameter(name, itemIndex), label, { min, max }, itemIndex);
+		checkNumber.call(this, read(name, itemIndex, undefined), label, { min, max }, itemIndex);
 	const capacity = whole('capacity', 'Capacity', 1, MAX_TOKENS);
 	const refillAmount = whole('refillAmount', 'Refill Amount', 1, MAX_TOKENS);
-	const refillUnit = this.getNodeParameter(
-		'refillUnit',
-		itemIndex,
-	) as LimiterSettings['refillUnit'];
+	const refillUnit = read('refillUnit', itemIndex, undefined) as LimiterSettings['refillUnit'];
 	if (!REFILL_UNITS.includes(refillUnit)) {
 		throw new NodeOperationError(
 			this.getNode(),
@@ -39,20 +45,24 @@ export function readSettings(this: IExecuteFunctions, itemIndex: number): Limite
 			{ itemIndex },
 		);
 	}
-	const adaptive = this.getNodeParameter('adaptive', itemIndex, false) === true;
+	const adaptive = read('adaptive', itemIndex, false) === true;
 	return { capacity, refillAmount, refillUnit, adaptive };
 }
 
-/** Limiter key, settings and (for Wait for Capacity and Split) the item's cost. */
+/**
+ * Limiter key, settings and (for Wait for Capacity and Split) the item's cost. Give it a
+ * perRunReader made once per run, so what is the same for every item is read once.
+ */
 export function readLimiterItem(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	withCost: boolean,
+	read: ParameterReader = byN8n(this),
 ): LimiterItem {
-	const limiterKey = requireId.call(this, 'limiterKey', 'Limiter Key', itemIndex);
-	const settings = readSettings.call(this, itemIndex);
+	const limiterKey = requireId.call(this, 'limiterKey', 'Limiter Key', itemIndex, read);
+	const settings = readSettings.call(this, itemIndex, read);
 	if (!withCost) return { itemIndex, limiterKey, settings, cost: 0 };
-	const raw = this.getNodeParameter('costPerItem', itemIndex);
+	const raw = read('costPerItem', itemIndex, undefined);
 	const cost = checkNumber.call(this, raw, 'Cost per Item', { min: 1, max: MAX_TOKENS }, itemIndex);
 	if (cost > settings.capacity) {
 		throw new NodeOperationError(

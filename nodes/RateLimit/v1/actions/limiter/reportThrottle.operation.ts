@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { NodeOperationError } from 'n8n-workflow';
 
 import { BATCH_LIMITS, parseRetryAfter } from '../../../../shared/contract';
+import { perRunReader } from '../../../../shared/parameters';
 import { runItems, type ItemOutcome } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
 import {
@@ -79,10 +80,11 @@ interface ThrottleItem extends LimiterItem {
  * state under `limiter`.
  */
 export async function execute(this: IExecuteFunctions) {
+	const read = perRunReader(this);
 	return await runItems(this, {
 		read(itemIndex): ThrottleItem {
 			return {
-				...readLimiterItem.call(this, itemIndex, false),
+				...readLimiterItem.call(this, itemIndex, false, read),
 				pauseMs: readRetryAfter.call(
 					this,
 					this.getNodeParameter('retryAfter', itemIndex, ''),

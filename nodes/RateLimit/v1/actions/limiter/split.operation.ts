@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { MAX_ITEMS_PER_REQUEST } from '../../../../shared/contract';
+import { perRunReader } from '../../../../shared/parameters';
 import { runItems, type ItemOutcome } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
 import {
@@ -33,10 +34,11 @@ const LIMITED = 1;
  * Record Results gives Limited items back to their batch as released, costing no attempt.
  */
 export async function execute(this: IExecuteFunctions) {
+	const read = perRunReader(this);
 	return await runItems(this, {
 		outputs: 2,
 		read(itemIndex) {
-			return readLimiterItem.call(this, itemIndex, true);
+			return readLimiterItem.call(this, itemIndex, true, read);
 		},
 		groupBy: byLimiterKey,
 		async run(group: LimiterItem[]): Promise<ItemOutcome[]> {

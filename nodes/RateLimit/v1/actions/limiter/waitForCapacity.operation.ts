@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { readLimit } from '../../../../shared/limits';
+import { perRunReader } from '../../../../shared/parameters';
 import { runItems, type ItemOutcome } from '../../../../shared/run-items';
 import { serviceRequest } from '../../../../shared/transport';
 import {
@@ -39,14 +40,15 @@ interface WaitingItem extends LimiterItem {
  * the whole execution. Items whose slice is refused fail with retryAfterMs.
  */
 export async function execute(this: IExecuteFunctions) {
+	const read = perRunReader(this);
 	return await runItems(this, {
 		read(itemIndex): WaitingItem {
 			return {
-				...readLimiterItem.call(this, itemIndex, true),
+				...readLimiterItem.call(this, itemIndex, true, read),
 				maxWaitMs: readLimit.call(
 					this,
 					'maxWaitMs',
-					this.getNodeParameter('maxWaitMs', itemIndex),
+					read('maxWaitMs', itemIndex, undefined),
 					itemIndex,
 				),
 			};
