@@ -73,6 +73,7 @@ describe.each(readdirSync(join(__dirname, '../../workflows')).filter((f) => f.en
 
 describe('the e-mail worker template', () => {
 	const worker = load('email-campaign-worker.json');
+	const intake = load('email-campaign-intake.json');
 	const targets = (from: string) =>
 		worker.connections[from].main.map((branch) => branch.map((c) => `${c.node}#${c.index}`));
 
@@ -91,7 +92,10 @@ describe('the e-mail worker template', () => {
 		const keys = worker.nodes
 			.filter((node) => node.type.endsWith('.rateLimit'))
 			.map((node) => node.parameters.limiterKey);
-		expect(keys).toEqual(['smtp-relay', expect.stringContaining("split('@')")]);
+		// The domain's key is composed once per recipient at intake; the worker reads it as a field.
+		expect(keys).toEqual(['smtp-relay', '={{ $json.json.domainLimiterKey }}']);
+		const prepare = intake.nodes.find((node) => node.name === 'Prepare Recipients');
+		expect(prepare?.parameters.jsCode).toContain("domainLimiterKey: 'smtp-domain-' +");
 	});
 
 	it('gathers every outcome into one Record Results per execution', () => {
