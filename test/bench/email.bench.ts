@@ -43,7 +43,11 @@ const log = (message: string) => console.error(`[email bench] ${message}`);
  * every 250 ms, with its heap limit set by `--heap-mb` for every run (as a container would) or
  * Node's default. Chunks of 200 at 40 in flight keep ~40 messages on the wire (145 ms each with
  * n8n's nodemailer) while n8n's per-execution cost is spread over 200 e-mails.
- * `npm run bench -- email [--sizes 10000,50000] [--chunk 200] [--concurrency 40] [--heap-mb N] [--no-loop]`
+ * - bare: n8n's Send Email alone (Webhook -> Split Out -> Send Email), fed the same chunks at the
+ *   same concurrency by the bench itself: the floor under ours, so the difference is our cost.
+ * `--engine legacy` runs every n8n with N8N_EXPRESSION_ENGINE=legacy (n8n 2.x's default, vm,
+ * evaluates each expression in an isolate, about a millisecond each, per item).
+ * `npm run bench -- email [--sizes 10000,50000] [--chunk 200] [--concurrency 40] [--heap-mb N] [--engine vm|legacy] [--no-loop]`
  */
 export async function run(args: string[]): Promise<void> {
 	const arg = (name: string, fallback: string) => {
@@ -55,6 +59,10 @@ export async function run(args: string[]): Promise<void> {
 	const concurrency = Number(arg('concurrency', '40'));
 	const heapMb = args.includes('--heap-mb') ? Number(arg('heap-mb', '')) : undefined;
 	const withLoop = !args.includes('--no-loop');
+	// n8n 2.x evaluates expressions in an isolate ('vm', its default); 'legacy' is its opt-out.
+	const engine = arg('engine', 'vm');
+	if (!['vm', 'legacy'].includes(engine))
+		throw new Error(`--engine is vm or legacy, got ${engine}`);
 	const dir = mkdtempSync(join(tmpdir(), 'bg-email-bench-'));
 	log(`logs in ${dir}`);
 
@@ -83,7 +91,10 @@ export async function run(args: string[]): Promise<void> {
 		userFolder: join(dir, 'n8n'),
 		packageTarball: await packNodePackage(join(dir, 'pack')),
 		logFile: join(dir, 'n8n.log'),
-		env: heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {},
+		env: {
+			N8N_EXPRESSION_ENGINE: engine,
+			...(heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {}),
+		},
 		log,
 	});
 	try {
@@ -103,6 +114,18 @@ export async function run(args: string[]): Promise<void> {
 		const loopPath = `email-loop-${randomUUID().slice(0, 8)}`;
 		const loopId = await n8n.createWorkflow(loopWorkflow(loopPath, templates.credentials.smtp));
 		await publishWorkflow(n8n, loopId);
+
+		const barePath = `email-bare-${randomUUID().slice(0, 8)}`;
+		const bareId = await n8n.createWorkflow(bareWorkflow(barePath, templates.credentials.smtp));
+		await publishWorkflow(n8n, bareId);
+
+		// n8n's Send Email alone, fed the worker's chunks at the same concurrency: the floor of ours.
+		await freshN8n(n8n);
+		const bare = await bareRun(n8n, sink, barePath, sizes[0], chunkSize, concurrency);
+		console.log(
+			`bare Send Email ${sizes[0]}: ${bare.perMinute.toFixed(0)} e-mails/min, ${bare.seconds.toFixed(1)} s, ` +
+				`n8n CPU ${bare.n8nCpuMs.toFixed(2)} ms per e-mail`,
+		);
 
 		const ours: Record<number, Measured> = {};
 		for (const size of sizes) {
@@ -160,6 +183,8 @@ export async function run(args: string[]): Promise<void> {
 				(withLoop ? `rss_loop_mb=${mb(loop[small].peakRss)}/${mb(loop[large].peakRss)} ` : '') +
 				`sink_alone_ms=${alone.sequentialMs.toFixed(1)} sink_alone_nodemailer10_ms=${aloneNewer.sequentialMs.toFixed(1)} ` +
 				`chunk=${chunkSize} concurrency=${concurrency}${heapMb ? ` heap_mb=${heapMb}` : ''} ` +
+				`engine=${engine} bare_per_min=${bare.perMinute.toFixed(0)} ` +
+				`n8n_cpu_ms_per_email_bare=${bare.n8nCpuMs.toFixed(2)} ` +
 				`n8n_cpu_ms_per_email_ours=${ours[large].n8nCpuMs.toFixed(2)} ` +
 				(withLoop ? `n8n_cpu_ms_per_email_loop=${loop[small].n8nCpuMs.toFixed(2)} ` : '') +
 				`direct_per_min=${direct.perMin} ` +
@@ -353,23 +378,102 @@ async function loopRun(
 	return { perMinute: (sample / seconds) * 60, seconds, sent: sample, peakRss, n8nCpuMs };
 }
 
+/**
+ * The bench posts the worker's chunks itself (items `{ json: { email, from, subject, text } }`,
+ * `concurrency` at once) to Webhook -> Split Out -> Send Email with the worker template's own
+ * expressions: what n8n's Send Email costs with nothing of ours around it.
+ */
+async function bareRun(
+	n8n: N8nInstance,
+	sink: SmtpSink,
+	path: string,
+	size: number,
+	chunkSize: number,
+	concurrency: number,
+): Promise<Measured> {
+	const subject = `Bare ${size}-${Date.now()}`;
+	const list = recipients(size, `b${size}-`);
+	const chunks: string[][] = [];
+	for (let at = 0; at < list.length; at += chunkSize) chunks.push(list.slice(at, at + chunkSize));
+	const rss = rssSampler(n8n.main.pid);
+	const cpu = await groupCpuMs(n8n.main.pid);
+	const started = Date.now();
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: concurrency }, async () => {
+			for (let chunk = chunks[next++]; chunk; chunk = chunks[next++]) {
+				const items = chunk.map((email) => ({
+					json: { email, from: 'news@sender.test', subject, text: 'hi' },
+				}));
+				const answer = await n8n.callWebhook(path, { items }, { timeoutMs: 600_000 });
+				if (answer.status !== 200) throw new Error(`bare webhook answered ${answer.status}`);
+			}
+		}),
+	);
+	const seconds = (Date.now() - started) / 1000;
+	const n8nCpuMs = ((await groupCpuMs(n8n.main.pid)) - cpu) / size;
+	const peakRss = await rss.stop();
+	const sent = campaignCount(sink, subject);
+	if (sent !== size) throw new Error(`bare ${size}: ${sent} at the sink`);
+	return { perMinute: (size / seconds) * 60, seconds, sent, peakRss, n8nCpuMs };
+}
+
+function benchNode(
+	name: string,
+	type: string,
+	typeVersion: number,
+	parameters: object,
+	extra = {},
+) {
+	return { id: randomUUID(), name, type, typeVersion, position: [0, 0], parameters, ...extra };
+}
+
+/** n8n's Send Email (2.1), plain text, on the bench's SMTP credential. */
+function sendEmailNode(
+	fields: { fromEmail: string; toEmail: string; subject: string; text: string },
+	onError: string,
+	smtp: { id: string; name: string },
+) {
+	const parameters = { ...fields, emailFormat: 'text', options: { appendAttribution: false } };
+	return benchNode('Send Email', 'n8n-nodes-base.emailSend', 2.1, parameters, {
+		onError,
+		credentials: { smtp },
+	});
+}
+
+/** Webhook -> Split Out -> Send Email, answering when the chunk is sent. */
+function bareWorkflow(path: string, smtp: { id: string; name: string }): WorkflowJson {
+	const webhook = { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} };
+	return {
+		name: `Email bare ${path}`,
+		nodes: [
+			benchNode('Webhook', 'n8n-nodes-base.webhook', 2, webhook, { webhookId: randomUUID() }),
+			benchNode('Split Out', 'n8n-nodes-base.splitOut', 1, {
+				fieldToSplitOut: 'body.items',
+				options: {},
+			}),
+			sendEmailNode(
+				{
+					fromEmail: '={{ $json.json.from }}',
+					toEmail: '={{ $json.json.email }}',
+					subject: '={{ $json.json.subject }}',
+					text: '={{ $json.json.text }}',
+				},
+				'continueErrorOutput',
+				smtp,
+			),
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
+			'Split Out': { main: [[{ node: 'Send Email', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
 /** Webhook -> Split Out -> Loop Over Items (100) -> Send Email -> back to the loop. */
 function loopWorkflow(path: string, smtp: { id: string; name: string }): WorkflowJson {
-	const node = (
-		name: string,
-		type: string,
-		typeVersion: number,
-		parameters: object,
-		extra = {},
-	) => ({
-		id: randomUUID(),
-		name,
-		type,
-		typeVersion,
-		position: [0, 0],
-		parameters,
-		...extra,
-	});
+	const node = benchNode;
 	return {
 		name: `Email loop ${path}`,
 		nodes: [
@@ -385,19 +489,15 @@ function loopWorkflow(path: string, smtp: { id: string; name: string }): Workflo
 				options: { destinationFieldName: 'email' },
 			}),
 			node('Loop Over Items', 'n8n-nodes-base.splitInBatches', 3, { batchSize: 100, options: {} }),
-			node(
-				'Send Email',
-				'n8n-nodes-base.emailSend',
-				2.1,
+			sendEmailNode(
 				{
 					fromEmail: 'news@sender.test',
 					toEmail: '={{ $json.email }}',
 					subject: "={{ $('Webhook').first().json.body.subject }}",
-					emailFormat: 'text',
 					text: 'hi',
-					options: { appendAttribution: false },
 				},
-				{ onError: 'continueRegularOutput', credentials: { smtp } },
+				'continueRegularOutput',
+				smtp,
 			),
 		],
 		connections: {
