@@ -146,6 +146,55 @@ describe('Split Into Chunks -> Ranges (real service, real Redis)', () => {
 		expect(done[0].json).toMatchObject({ state: 'completed', sealed: true, counts: { total: 5 } });
 	});
 
+	it('with End When empty, reads every row of an API that caps its pages below Range Size', async () => {
+		const rows = source(1050);
+		// The source answers at most 100 rows whatever the limit: by offset, or after a key.
+		const capped = (descriptor: IDataObject, byKey: boolean): INodeExecutionData[] => {
+			const after = descriptor.afterKey === null ? 0 : Number(descriptor.afterKey);
+			const found = byKey
+				? rows.filter((row) => row.id > after).slice(0, 100)
+				: rows.slice(Number(descriptor.offset), Number(descriptor.offset) + 100);
+			return found.length > 0 ? found.map((json) => ({ json })) : [{ json: {} }];
+		};
+		for (const byKey of [true, false]) {
+			const parameters = ranges(`r-capped-${byKey}`, {
+				paging: 'untilShort',
+				rangeSize: 500,
+				endWhen: 'empty',
+				pageKeyField: byKey ? 'id' : '',
+			});
+			const nodeContext = {};
+			const read: number[] = [];
+			let [chunk, done] = await live.run(splitIntoChunks, {
+				parameters,
+				items: [{ json: {} }],
+				nodeContext,
+			});
+			for (let turn = 0; chunk.length > 0 && turn < 30; turn++) {
+				const back = capped(chunk[0].json, byKey);
+				read.push(...back.map(({ json }) => Number(json.id)).filter((id) => id > 0));
+				[chunk, done] = await live.run(splitIntoChunks, { parameters, items: back, nodeContext });
+			}
+			// Every row once, in order: 10 full pages of 100, one of 50, then the empty one.
+			expect(read).toEqual(rows.map((row) => row.id));
+			expect(done[0].json).toMatchObject({ state: 'completed', counts: { total: 12 } });
+		}
+	});
+
+	it('with End When short (the default), a capped page ends the loop: the trap End When empty avoids', async () => {
+		const parameters = ranges('r-capped-short', { paging: 'untilShort', rangeSize: 500 });
+		const nodeContext = {};
+		let [chunk, done] = await live.run(splitIntoChunks, {
+			parameters,
+			items: [{ json: {} }],
+			nodeContext,
+		});
+		const back = source(100).map((json) => ({ json }));
+		[chunk, done] = await live.run(splitIntoChunks, { parameters, items: back, nodeContext });
+		expect(chunk).toHaveLength(0);
+		expect(done[0].json).toMatchObject({ state: 'completed', counts: { total: 1 } });
+	});
+
 	it('names what is wrong before any request', async () => {
 		const run = (extra: IDataObject) =>
 			live.run(splitIntoChunks, {

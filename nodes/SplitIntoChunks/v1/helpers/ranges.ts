@@ -153,20 +153,22 @@ export function pageResult(
 /**
  * Appends the next page's descriptor. It inherits the fields of the page before (which came from
  * the service, i.e. from the first run's plan), so a resumed run goes on with the same window.
- * Its page id makes a re-send (after a crash) count once.
+ * Its offset moves by the rows the page had, not by the limit asked: a source that returns fewer
+ * (an API capping its pages) skips nothing. Its page id makes a re-send (after a crash) count once.
  */
 export async function appendPage(
 	ctx: IExecuteFunctions,
 	batchId: string,
 	previous: IDataObject,
-	lastKey: Key | null,
+	page: { rows: number; lastKey: Key | null },
 	plan: RangePlan,
 ): Promise<IDataObject> {
 	const index = (previous.chunkIndex as number) + 1;
+	const lastKey = page.lastKey;
 	const json: IDataObject = {
 		...previous,
 		chunkIndex: index,
-		offset: (previous.offset as number) + plan.limit,
+		offset: (previous.offset as number) + page.rows,
 		limit: plan.limit,
 		afterKey: lastKey ?? (previous.afterKey as Key | null) ?? null,
 	};

@@ -86,6 +86,29 @@ export const rangesProperties: INodeProperties[] = [
 		displayOptions: show({ paging: ['untilShort'] }),
 	},
 	{
+		displayName: 'End When',
+		name: 'endWhen',
+		type: 'options',
+		noDataExpression: true,
+		default: 'short',
+		options: [
+			{
+				name: 'A Page Has Fewer Rows Than Range Size',
+				value: 'short',
+				description:
+					'Saves one request. Only when the source returns as many rows as asked: an API that caps its pages below Range Size would end the loop after one page.',
+			},
+			{
+				name: 'A Page Comes Back Empty',
+				value: 'empty',
+				description:
+					'One more request at the end, and right whatever page size the source returns (e.g. an API that caps pages at 100)',
+			},
+		],
+		description: 'What ends the loop',
+		displayOptions: show({ paging: ['untilShort'] }),
+	},
+	{
 		displayName: 'Output',
 		name: 'rangesOutput',
 		type: 'options',

@@ -104,11 +104,12 @@ async function handBack(
 	const options = this.getNodeParameter('options', 0, {}) as RangesOptions;
 	if (plan.paging === 'untilShort' && state.range) {
 		const { rows, lastKey } = pageResult(this, this.getInputData(), plan);
+		const endOnEmpty = this.getNodeParameter('endWhen', 0, 'short') === 'empty';
 		// The next page is made known before this one is recorded: a crash between the two
 		// redoes this page, never loses the next one.
-		if (rows >= plan.limit) {
+		if (endOnEmpty ? rows > 0 : rows >= plan.limit) {
 			if ((state.range.chunkIndex as number) + 1 >= MAX_RANGES) throw tooMany(this, MAX_RANGES + 1);
-			await appendPage(this, batchId, state.range, lastKey, plan);
+			await appendPage(this, batchId, state.range, { rows, lastKey }, plan);
 		} else {
 			await serviceRequest(this, 'POST', batchPath(batchId, 'seal'), { itemIndex: 0 });
 		}
