@@ -68,12 +68,14 @@ export interface KillN8nStack {
 /**
  * n8n of its own (the scenario kills it), the service with a short lease grace and breaker
  * cooldown so recovery takes seconds, and an SMTP sink holding each message 20 ms so that sends
- * are in flight when the kill comes.
+ * are in flight when the kill comes. With `workers`, n8n runs in queue mode: a main process and
+ * that many workers on the same Redis (kill-worker's stack).
  */
 export async function startKillN8nStack(options: {
 	dir: string;
 	tarball?: string;
 	redisUrl: string;
+	workers?: number;
 	log?: Log;
 }): Promise<KillN8nStack> {
 	const log = options.log ?? (() => undefined);
@@ -91,6 +93,7 @@ export async function startKillN8nStack(options: {
 			userFolder: join(options.dir, 'n8n'),
 			packageTarball: tarball,
 			logFile: join(options.dir, 'n8n.log'),
+			queue: options.workers ? { workers: options.workers, redisUrl: options.redisUrl } : undefined,
 			log,
 		});
 		const running = service;

@@ -1,17 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startN8n, type N8nInstance } from '../../scripts/lib/n8n/instance';
+import type { N8nInstance } from '../../scripts/lib/n8n/instance';
 import type { N8nProcess } from '../../scripts/lib/n8n/process';
-import { packNodePackage } from '../../scripts/lib/n8n/pack';
 import type { Log } from '../../scripts/lib/process';
-import { startCampaignService, type CampaignService } from '../harness/email-campaign';
 import { resolveTestRedis, type PrivateRedis } from '../harness/redis';
-import { startSmtpSink } from '../harness/smtp-sink';
 import {
 	killN8nDuringCampaign,
 	resultLine,
+	startKillN8nStack,
 	type KillN8nResult,
 	type KillN8nStack,
 } from './kill-n8n.chaos';
@@ -34,7 +32,7 @@ export interface KillWorkerStack extends KillN8nStack {
 	victim: N8nProcess;
 }
 
-/** Settings as kill-n8n's stack has them; n8n here is a main process plus `workers` workers. */
+/** kill-n8n's stack, with n8n as a main process plus `workers` workers (2 unless told). */
 export async function startKillWorkerStack(options: {
 	dir: string;
 	tarball?: string;
@@ -42,41 +40,8 @@ export async function startKillWorkerStack(options: {
 	workers?: number;
 	log?: Log;
 }): Promise<KillWorkerStack> {
-	const log = options.log ?? (() => undefined);
-	mkdirSync(options.dir, { recursive: true });
-	const sink = await startSmtpSink({ latencyMs: 20 });
-	let service: CampaignService | undefined;
-	let n8n: N8nInstance | undefined;
-	try {
-		service = await startCampaignService({
-			redisUrl: options.redisUrl,
-			logFile: join(options.dir, 'service.log'),
-			env: { LEASE_GRACE_MS: '1000', BREAKER_COOLDOWN_MS: '2000', SWEEP_INTERVAL_MS: '1000' },
-		});
-		n8n = await startN8n({
-			userFolder: join(options.dir, 'n8n'),
-			packageTarball: options.tarball ?? (await packNodePackage(join(options.dir, 'pack'))),
-			logFile: join(options.dir, 'n8n.log'),
-			queue: { workers: options.workers ?? 2, redisUrl: options.redisUrl },
-			log,
-		});
-	} catch (error) {
-		await service?.stop().catch(() => undefined);
-		await sink.close();
-		throw error;
-	}
-	const [running, deployment] = [service, n8n];
-	return {
-		n8n: deployment,
-		service: running,
-		sink,
-		victim: deployment.workers[0],
-		stop: async () => {
-			await deployment.stop().catch((error: Error) => log(`stopping n8n: ${error.message}`));
-			await running.stop().catch((error: Error) => log(`stopping service: ${error.message}`));
-			await sink.close();
-		},
-	};
+	const stack = await startKillN8nStack({ ...options, workers: options.workers ?? 2 });
+	return { ...stack, victim: stack.n8n.workers[0] };
 }
 
 const startedExecutions = (worker: N8nProcess) =>
