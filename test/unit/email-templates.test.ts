@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { ID_PATTERN } from '../../nodes/shared/contract';
 import { templateVersion, workflowHash } from '../../scripts/lib/workflows';
 
 const load = (file: string) =>
@@ -73,7 +74,6 @@ describe.each(readdirSync(join(__dirname, '../../workflows')).filter((f) => f.en
 
 describe('the e-mail worker template', () => {
 	const worker = load('email-campaign-worker.json');
-	const intake = load('email-campaign-intake.json');
 	const targets = (from: string) =>
 		worker.connections[from].main.map((branch) => branch.map((c) => `${c.node}#${c.index}`));
 
@@ -92,10 +92,33 @@ describe('the e-mail worker template', () => {
 		const keys = worker.nodes
 			.filter((node) => node.type.endsWith('.rateLimit'))
 			.map((node) => node.parameters.limiterKey);
-		// The domain's key is composed once per recipient at intake; the worker reads it as a field.
+		// The domain's key is composed in one pass per chunk; Domain Limit reads it as a field.
 		expect(keys).toEqual(['smtp-relay', '={{ $json.json.domainLimiterKey }}']);
-		const prepare = intake.nodes.find((node) => node.name === 'Prepare Recipients');
-		expect(prepare?.parameters.jsCode).toContain("domainLimiterKey: 'smtp-domain-' +");
+		expect(targets('Split Out Recipients')).toEqual([['Recipient Domains#0']]);
+		expect(targets('Recipient Domains')).toEqual([['Checkpoint Claim#0']]);
+	});
+
+	it("composes each recipient's domain limiter key in one pass, as Domain Limit reads it", () => {
+		const code = worker.nodes.find((node) => node.name === 'Recipient Domains');
+		expect(code?.type).toBe('n8n-nodes-base.code');
+		const run = new Function('$input', String(code?.parameters.jsCode)) as (input: {
+			all(): Array<{ json: Record<string, unknown> }>;
+		}) => Array<{ json: { key: string; json: Record<string, unknown> } }>;
+		const items = [
+			{ json: { key: 'k1', json: { email: 'Ann@Example.COM ', subject: 's' } } },
+			{ json: { key: 'k2', json: { email: 'no-at-sign' } } },
+			{ json: { key: 'k3', json: {} } },
+			{ json: { key: 'k4', json: { email: 'x@exa mple/é.com' } } },
+		];
+		const out = run({ all: () => items });
+		expect(out.map((item) => item.json.json.domainLimiterKey)).toEqual([
+			'smtp-domain-example.com',
+			'smtp-domain-no-at-sign',
+			'smtp-domain-none',
+			'smtp-domain-exa_mple__.com',
+		]);
+		for (const item of out) expect(item.json.json.domainLimiterKey).toMatch(ID_PATTERN);
+		expect(out[0].json).toMatchObject({ key: 'k1', json: { subject: 's' } });
 	});
 
 	it('gathers every outcome into one Record Results per execution', () => {
