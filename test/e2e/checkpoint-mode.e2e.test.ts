@@ -148,6 +148,9 @@ describe('checkpoint mode: a workflow that works its own 2,000 items', () => {
 		let done = false;
 		const answers: number[] = [];
 		const refused: string[] = [];
+		// Calls n8n's HTTP layer dropped (a reset connection, or its own 503 while its database
+		// ping lags on a saturated machine): no run of ours failed, and the caller calls again.
+		const unanswered: string[] = [];
 		const watcher = (async () => {
 			while (!done && Date.now() < deadline) {
 				const state = (await progressOf(batchId))?.state;
@@ -159,10 +162,24 @@ describe('checkpoint mode: a workflow that works its own 2,000 items', () => {
 		await Promise.all(
 			Array.from({ length: CALLERS }, async () => {
 				while (!done && Date.now() < deadline) {
-					const answer = await n8n.callWebhook(path, body, { timeoutMs: 90_000 });
+					const answer = await n8n
+						.callWebhook(path, body, { timeoutMs: 90_000 })
+						.catch((error: Error & { cause?: { code?: string } }) => {
+							unanswered.push(`no answer: ${error.cause?.code ?? error.message}`);
+							return undefined;
+						});
+					if (!answer) {
+						await sleep(500);
+						continue;
+					}
+					const text = JSON.stringify(answer.body).slice(0, 300);
+					if (answer.status === 503 && text.includes('Database is not ready')) {
+						unanswered.push(`503 ${text}`);
+						await sleep(500);
+						continue;
+					}
 					answers.push(answer.status);
-					if (answer.status !== 200)
-						refused.push(`${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+					if (answer.status !== 200) refused.push(`${answer.status} ${text}`);
 				}
 			}),
 		);
@@ -203,6 +220,10 @@ describe('checkpoint mode: a workflow that works its own 2,000 items', () => {
 			expect(states.get(keyOf(n))?.status).toBe(expectedClass(n) ? 'dead_lettered' : 'succeeded');
 		}
 
+		// n8n's HTTP layer may drop a call under this load, rarely; more would be a finding.
+		if (unanswered.length > 0)
+			console.log(`checkpoint-mode e2e: unanswered ${unanswered.join('; ')}`);
+		expect(unanswered.length).toBeLessThanOrEqual(3);
 		// No execution fails: every call answered 200 (the webhook answers when its run ends) and
 		// n8n, which keeps the runs that did not succeed, lists none.
 		expect(refused).toEqual([]);
