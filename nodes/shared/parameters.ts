@@ -9,12 +9,18 @@ export { ID_PATTERN };
 /** How a parameter is read: n8n's getNodeParameter, or a perRunReader over it. */
 export type ParameterReader = (name: string, itemIndex: number, fallback?: unknown) => unknown;
 
+/** n8n's getNodeParameter as a ParameterReader: every read evaluated by n8n. */
+export const n8nReader =
+	(ctx: IExecuteFunctions): ParameterReader =>
+	(name, index, fallback) =>
+		ctx.getNodeParameter(name, index, fallback);
+
 export function requireId(
 	this: IExecuteFunctions,
 	parameter: string,
 	label: string,
 	itemIndex: number,
-	read: ParameterReader = (name, index, fallback) => this.getNodeParameter(name, index, fallback),
+	read: ParameterReader = n8nReader(this),
 ): string {
 	const raw = read(parameter, itemIndex, '');
 	const value = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
@@ -43,7 +49,7 @@ export function optionalId(
 	parameter: string,
 	label: string,
 	itemIndex: number,
-	read: ParameterReader = (name, index, fallback) => this.getNodeParameter(name, index, fallback),
+	read: ParameterReader = n8nReader(this),
 ): string | undefined {
 	const raw = read(parameter, itemIndex, '');
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {

@@ -2,7 +2,12 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { REFILL_UNIT_MS, type RefillUnit } from '../../../shared/contract';
-import { checkNumber, requireId, type ParameterReader } from '../../../shared/parameters';
+import {
+	checkNumber,
+	n8nReader,
+	requireId,
+	type ParameterReader,
+} from '../../../shared/parameters';
 import type { ReadItem } from '../../../shared/run-items';
 
 /** Mirrors service/src/limits/settings.ts, so a bad value is refused before any request. */
@@ -23,15 +28,10 @@ export interface LimiterItem extends ReadItem {
 	cost: number;
 }
 
-const byN8n =
-	(ctx: IExecuteFunctions): ParameterReader =>
-	(name, index, fallback) =>
-		ctx.getNodeParameter(name, index, fallback);
-
 export function readSettings(
 	this: IExecuteFunctions,
 	itemIndex: number,
-	read: ParameterReader = byN8n(this),
+	read: ParameterReader = n8nReader(this),
 ): LimiterSettings {
 	const whole = (name: string, label: string, min: number, max: number) =>
 		checkNumber.call(this, read(name, itemIndex, undefined), label, { min, max }, itemIndex);
@@ -57,7 +57,7 @@ export function readLimiterItem(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	withCost: boolean,
-	read: ParameterReader = byN8n(this),
+	read: ParameterReader = n8nReader(this),
 ): LimiterItem {
 	const limiterKey = requireId.call(this, 'limiterKey', 'Limiter Key', itemIndex, read);
 	const settings = readSettings.call(this, itemIndex, read);
